@@ -1,0 +1,907 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/cgroups"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Runtime manages the containers whose state lives under Store.Root.
+type Runtime struct {
+	Store Store
+	// Warn receives non-fatal messages (e.g. a label ignored on a host
+	// without SELinux); nil discards them.
+	Warn func(string)
+}
+
+// CreateOpts are create's command-line options.
+type CreateOpts struct {
+	Bundle        string
+	PidFile       string
+	ConsoleSocket string
+	PreserveFds   int
+	NoPivot       bool
+	NoNewKeyring  bool
+	// Stdio for the container; nil entries mean this process's own.
+	Stdin, Stdout, Stderr *os.File
+}
+
+func (rt *Runtime) warn(format string, a ...any) {
+	if rt.Warn != nil {
+		rt.Warn(fmt.Sprintf(format, a...))
+	}
+}
+
+// nsFlags maps namespace types to clone flags.
+var nsFlags = map[specs.LinuxNamespaceType]uintptr{
+	specs.MountNamespace: unix.CLONE_NEWNS, specs.PIDNamespace: unix.CLONE_NEWPID,
+	specs.NetworkNamespace: unix.CLONE_NEWNET, specs.IPCNamespace: unix.CLONE_NEWIPC,
+	specs.UTSNamespace: unix.CLONE_NEWUTS, specs.UserNamespace: unix.CLONE_NEWUSER,
+	specs.CgroupNamespace: unix.CLONE_NEWCGROUP, specs.TimeNamespace: unix.CLONE_NEWTIME,
+}
+
+// procNS is the name of each namespace under /proc/PID/ns.
+var procNS = map[specs.LinuxNamespaceType]string{
+	specs.MountNamespace: "mnt", specs.PIDNamespace: "pid", specs.NetworkNamespace: "net",
+	specs.IPCNamespace: "ipc", specs.UTSNamespace: "uts", specs.UserNamespace: "user",
+	specs.CgroupNamespace: "cgroup", specs.TimeNamespace: "time",
+}
+
+// joinOrder puts the mount namespace last: once joined, host paths are gone.
+var joinOrder = []specs.LinuxNamespaceType{
+	specs.UserNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.NetworkNamespace,
+	specs.PIDNamespace, specs.CgroupNamespace, specs.TimeNamespace, specs.MountNamespace,
+}
+
+// Create sets up a container from a bundle and leaves its init waiting
+// for Start. On any error everything it made is removed again.
+func (rt *Runtime) Create(id string, o CreateOpts) (st *State, err error) {
+	if err := ValidID(id); err != nil {
+		return nil, err
+	}
+	spec, err := LoadBundle(o.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	bundle, _ := filepath.Abs(o.Bundle)
+	return rt.create(id, bundle, spec, o)
+}
+
+func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st *State, err error) {
+	if spec.Process.Terminal && o.ConsoleSocket == "" {
+		return nil, errors.New("process.terminal is true but no --console-socket was given")
+	}
+	if !spec.Process.Terminal && o.ConsoleSocket != "" {
+		return nil, errors.New("--console-socket given but process.terminal is false")
+	}
+	var join []specs.LinuxNamespace
+	var flags uintptr
+	var newUser, newNet, newCgroup, newTime bool
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Path != "" {
+			if ns.Type == specs.UserNamespace {
+				return nil, errors.New("joining an existing user namespace is not supported: Go cannot setns(CLONE_NEWUSER) once it runs threads; create a new user namespace with uidMappings instead")
+			}
+			join = append(join, ns)
+			continue
+		}
+		switch ns.Type {
+		case specs.UserNamespace:
+			newUser = true
+		case specs.NetworkNamespace:
+			newNet = true
+		case specs.CgroupNamespace:
+			newCgroup = true // unshared by the init once it is in its cgroup
+			continue
+		case specs.TimeNamespace:
+			newTime = true // unshared on the forking thread: clone(2) cannot take it
+			continue
+		}
+		flags |= nsFlags[ns.Type]
+	}
+	if err := checkNSPaths(join); err != nil {
+		return nil, err
+	}
+	cgPath, err := cgroupPath(id, spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(rt.Store.Root, 0o711); err != nil {
+		return nil, err
+	}
+	dir := rt.Store.dir(id)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		if os.IsExist(err) {
+			return nil, fmt.Errorf("container with id %q already exists", id)
+		}
+		return nil, err
+	}
+	st = &State{ID: id, Bundle: bundle, Rootfs: spec.Root.Path, Created: time.Now().UTC(), Annotations: spec.Annotations, Phase: Creating, Spec: spec}
+	st.Cgroup = &CgroupState{Path: cgPath}
+	var cmd *exec.Cmd
+	defer func() {
+		if err != nil {
+			if cmd != nil && cmd.Process != nil {
+				_ = cmd.Process.Kill()
+				_, _ = cmd.Process.Wait()
+			}
+			rt.destroy(st)
+		}
+	}()
+	mgr, _, err := newCgroupManager(cgPath, spec)
+	if err != nil {
+		return st, fmt.Errorf("cgroups: %w", err)
+	}
+	st.Cgroup = cgroupState(cgPath, mgr)
+	if err := rt.Store.Save(st); err != nil {
+		return st, err
+	}
+	fifoPath := filepath.Join(dir, "exec.fifo")
+	if err := unix.Mkfifo(fifoPath, 0o600); err != nil {
+		return st, fmt.Errorf("mkfifo: %w", err)
+	}
+	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return st, err
+	}
+	defer fifo.Close()
+	self, err := sealedSelf()
+	if err != nil {
+		return st, err
+	}
+	defer self.Close()
+	parentSock, childSock, err := newSyncPair()
+	if err != nil {
+		return st, err
+	}
+	defer parentSock.Close()
+	extra := make([]*os.File, 0, o.PreserveFds+2)
+	for i := 0; i < o.PreserveFds; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	syncFd := 3 + len(extra)
+	extra = append(extra, childSock, fifo)
+	cmd = &exec.Cmd{
+		Path:       fdPath(self),
+		Args:       []string{"brig-runtime", "init"},
+		Env:        []string{envMode + "=1", envSync + "=" + strconv.Itoa(syncFd)},
+		Stdin:      orStd(o.Stdin, os.Stdin),
+		Stdout:     orStd(o.Stdout, os.Stdout),
+		Stderr:     orStd(o.Stderr, os.Stderr),
+		ExtraFiles: extra,
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: flags,
+		},
+	}
+	if newUser {
+		cmd.SysProcAttr.UidMappings = idMaps(spec.Linux.UIDMappings)
+		cmd.SysProcAttr.GidMappings = idMaps(spec.Linux.GIDMappings)
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
+	}
+	if err := startIn(cmd, join, newTime, spec.Linux.TimeOffsets); err != nil {
+		childSock.Close()
+		return st, fmt.Errorf("start container init: %w", err)
+	}
+	childSock.Close()
+	st.Pid = cmd.Process.Pid
+	st.StartTime, _ = startTime(st.Pid)
+	if err := mgr.Apply(st.Pid); err != nil {
+		return st, fmt.Errorf("cgroups: %w", err)
+	}
+	if err := rt.Store.Save(st); err != nil {
+		return st, err
+	}
+	res, _ := convertResources(spec)
+	if err := mgr.Set(res); err != nil {
+		return st, fmt.Errorf("cgroups: set resources: %w", err)
+	}
+	if spec.Process.SelinuxLabel != "" && !selinuxEnabled() {
+		rt.warn("SELinux is not enabled on this host; selinuxLabel %q is not applied", spec.Process.SelinuxLabel)
+	}
+	cfg := initConfig{
+		ID: id, Spec: spec, Process: spec.Process, Bundle: bundle,
+		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
+		FifoFd: syncFd + 1, NewUserNS: newUser, NewNetNS: newNet, NewCgroupNS: newCgroup,
+		Cgroup: st.Cgroup,
+	}
+	conn := syncConn{parentSock}
+	if err := conn.sendData(msgConfig, cfg); err != nil {
+		return st, err
+	}
+	if err := rt.serveInit(conn, st, o.ConsoleSocket); err != nil {
+		return st, err
+	}
+	st.NsPaths = map[string]string{}
+	for _, ns := range spec.Linux.Namespaces {
+		st.NsPaths[string(ns.Type)] = fmt.Sprintf("/proc/%d/ns/%s", st.Pid, procNS[ns.Type])
+	}
+	st.Phase = Created
+	if err := rt.Store.Save(st); err != nil {
+		return st, err
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, st.Pid); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// serveInit answers the init until it is ready: console fds, hooks.
+func (rt *Runtime) serveInit(conn syncConn, st *State, consoleSocket string) error {
+	for {
+		m, fd, err := conn.recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return errors.New("container init exited during setup")
+			}
+			return err
+		}
+		switch m.Type {
+		case msgError:
+			return errors.New(m.Error)
+		case msgConsole:
+			err := sendConsole(consoleSocket, fd)
+			unix.Close(fd)
+			if err != nil {
+				return err
+			}
+		case msgHooks:
+			if h := st.Spec.Hooks; h != nil {
+				state := st.OCIState(Creating)
+				if err := runHooks("prestart", h.Prestart, state); err != nil { //nolint:staticcheck // deprecated, still part of the contract
+					return err
+				}
+				if err := runHooks("createRuntime", h.CreateRuntime, state); err != nil {
+					return err
+				}
+			}
+			if err := conn.send(syncMsg{Type: msgHooksOK}, -1); err != nil {
+				return err
+			}
+		case msgReady:
+			return nil
+		default:
+			return fmt.Errorf("unexpected message %q from init", m.Type)
+		}
+	}
+}
+
+func orStd(f, def *os.File) *os.File {
+	if f != nil {
+		return f
+	}
+	return def
+}
+
+func idMaps(in []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, 0, len(in))
+	for _, m := range in {
+		out = append(out, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
+	}
+	return out
+}
+
+func checkNSPaths(join []specs.LinuxNamespace) error {
+	for _, ns := range join {
+		f, err := os.Open(ns.Path)
+		if err != nil {
+			return fmt.Errorf("namespace %s: %w", ns.Type, err)
+		}
+		var st unix.Statfs_t
+		err = unix.Fstatfs(int(f.Fd()), &st)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		if st.Type != unix.NSFS_MAGIC {
+			return fmt.Errorf("namespace %s: %s is not a namespace file", ns.Type, ns.Path)
+		}
+	}
+	return nil
+}
+
+// startIn starts cmd after joining the given namespaces (and unsharing a
+// new time namespace) on a dedicated OS thread. The child inherits that
+// thread's namespaces; the thread is never unlocked, so Go discards it
+// afterwards instead of reusing it in its altered state.
+func startIn(cmd *exec.Cmd, join []specs.LinuxNamespace, newTime bool, offsets map[string]specs.LinuxTimeOffset) error {
+	if len(join) == 0 && !newTime {
+		return cmd.Start()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		errc <- func() error {
+			fds := map[specs.LinuxNamespaceType]int{}
+			for _, ns := range join {
+				fd, err := unix.Open(ns.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return fmt.Errorf("open %s: %w", ns.Path, err)
+				}
+				defer unix.Close(fd)
+				fds[ns.Type] = fd
+			}
+			if _, ok := fds[specs.MountNamespace]; ok {
+				// setns(mnt) is refused while the fs_struct is shared with
+				// other threads.
+				if err := unix.Unshare(unix.CLONE_FS); err != nil {
+					return fmt.Errorf("unshare CLONE_FS: %w", err)
+				}
+			}
+			for _, t := range joinOrder {
+				fd, ok := fds[t]
+				if !ok {
+					continue
+				}
+				if err := unix.Setns(fd, int(nsFlags[t])); err != nil {
+					if errors.Is(err, unix.EUSERS) || (t == specs.TimeNamespace && errors.Is(err, unix.EINVAL)) {
+						return fmt.Errorf("join %s namespace: the kernel only lets single-threaded processes do this, and Go is multi-threaded: %w", t, err)
+					}
+					return fmt.Errorf("join %s namespace %s: %w", t, pathOf(join, t), err)
+				}
+			}
+			if newTime {
+				if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
+					return fmt.Errorf("unshare time namespace: %w", err)
+				}
+				if err := writeTimeOffsets(offsets); err != nil {
+					return err
+				}
+			}
+			return cmd.Start()
+		}()
+	}()
+	return <-errc
+}
+
+func pathOf(ns []specs.LinuxNamespace, t specs.LinuxNamespaceType) string {
+	for _, n := range ns {
+		if n.Type == t {
+			return n.Path
+		}
+	}
+	return ""
+}
+
+func writeTimeOffsets(off map[string]specs.LinuxTimeOffset) error {
+	var b strings.Builder
+	for clock, o := range off {
+		switch clock {
+		case "monotonic", "boottime":
+		default:
+			return fmt.Errorf("timeOffsets: unknown clock %q", clock)
+		}
+		fmt.Fprintf(&b, "%s %d %d\n", clock, o.Secs, o.Nanosecs)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := os.WriteFile("/proc/thread-self/timens_offsets", []byte(b.String()), 0); err != nil {
+		return fmt.Errorf("time offsets: %w", err)
+	}
+	return nil
+}
+
+// sendConsole hands the pty master to the engine's console socket, the way
+// runc does (one SCM_RIGHTS message).
+func sendConsole(path string, fd int) error {
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		return fmt.Errorf("console socket: %w", err)
+	}
+	defer c.Close()
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return errors.New("console socket is not a unix socket")
+	}
+	_, _, err = uc.WriteMsgUnix([]byte("/dev/ptmx"), unix.UnixRights(fd), nil)
+	if err != nil {
+		return fmt.Errorf("send console: %w", err)
+	}
+	return nil
+}
+
+func writePidFile(path string, pid int) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(abs, []byte(strconv.Itoa(pid)), 0o644)
+}
+
+// startTime reads field 22 of /proc/PID/stat (in clock ticks since boot),
+// which together with the pid identifies a process across pid reuse.
+func startTime(pid int) (uint64, error) {
+	st, err := readStat(pid)
+	if err != nil {
+		return 0, err
+	}
+	return st.start, nil
+}
+
+type procStat struct {
+	state byte
+	start uint64
+}
+
+func readStat(pid int) (procStat, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return procStat{}, errors.New("bad /proc stat")
+	}
+	f := strings.Fields(s[i+2:])
+	if len(f) < 20 {
+		return procStat{}, errors.New("bad /proc stat")
+	}
+	start, err := strconv.ParseUint(f[19], 10, 64)
+	return procStat{state: f[0][0], start: start}, err
+}
+
+// alive reports whether the container's init still runs (a zombie counts
+// as gone: it has exited, its parent just has not reaped it).
+func (s *State) alive() bool {
+	if s.Pid <= 0 {
+		return false
+	}
+	ps, err := readStat(s.Pid)
+	return err == nil && ps.start == s.StartTime && ps.state != 'Z' && ps.state != 'X'
+}
+
+// Status derives the container's status from the kernel.
+func (rt *Runtime) Status(s *State) string {
+	if s.Phase == Creating {
+		return Creating
+	}
+	if !s.alive() {
+		return Stopped
+	}
+	if comm, err := os.ReadFile("/proc/" + strconv.Itoa(s.Pid) + "/comm"); err == nil && strings.TrimSpace(string(comm)) == "brig-init" {
+		return Created
+	}
+	if s.Cgroup != nil {
+		if m, err := managerFromState(s.Cgroup); err == nil {
+			if fs, err := m.GetFreezerState(); err == nil && fs == cgroups.Frozen {
+				return Paused
+			}
+		}
+	}
+	return Running
+}
+
+// Start releases a created container's init to exec its process.
+func (rt *Runtime) Start(id string) error {
+	st, err := rt.Store.Load(id)
+	if err != nil {
+		return err
+	}
+	if status := rt.Status(st); status != Created {
+		return fmt.Errorf("cannot start a container that is %s", status)
+	}
+	fifoPath := filepath.Join(rt.Store.dir(id), "exec.fifo")
+	// Non-blocking open: the init holds the write end open (it is blocked
+	// in open(O_WRONLY)), so this pairs with it at once.
+	f, err := os.OpenFile(fifoPath, os.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("container %q is not waiting to start: %w", id, err)
+	}
+	buf := make([]byte, 1)
+	n, err := f.Read(buf)
+	f.Close()
+	if err != nil || n != 1 {
+		return fmt.Errorf("container %q init did not take the start signal (it may have exited)", id)
+	}
+	_ = os.Remove(fifoPath)
+	if h := st.Spec.Hooks; h != nil && len(h.Poststart) > 0 {
+		if err := runHooks("poststart", h.Poststart, st.OCIState(Running)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ParseSignal accepts "9", "KILL" or "SIGKILL".
+func ParseSignal(s string) (unix.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("invalid signal number %d", n)
+		}
+		return unix.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", s)
+}
+
+func killPid(pid int, sig unix.Signal) error {
+	// A pidfd pins the process: the signal cannot reach a recycled pid.
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return unix.PidfdSendSignal(fd, sig, nil, 0)
+}
+
+// Kill sends sig to the container's init, or with all to every process in
+// its cgroup.
+func (rt *Runtime) Kill(id string, sig unix.Signal, all bool) error {
+	st, err := rt.Store.Load(id)
+	if err != nil {
+		return err
+	}
+	status := rt.Status(st)
+	if status == Stopped || status == Creating {
+		return fmt.Errorf("container %q is not running", id)
+	}
+	if all && st.Cgroup != nil {
+		m, err := managerFromState(st.Cgroup)
+		if err != nil {
+			return err
+		}
+		pids, err := m.GetAllPids()
+		if err != nil {
+			return err
+		}
+		for _, p := range pids {
+			_ = killPid(p, sig)
+		}
+		if status == Paused && sig == unix.SIGKILL {
+			_ = m.Freeze(cgroups.Thawed)
+		}
+		return nil
+	}
+	if err := killPid(st.Pid, sig); err != nil {
+		return fmt.Errorf("kill %d: %w", st.Pid, err)
+	}
+	return nil
+}
+
+// Delete removes a stopped container; with force it kills it first.
+func (rt *Runtime) Delete(id string, force bool) error {
+	st, err := rt.Store.Load(id)
+	if err != nil {
+		if force && errors.Is(err, ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	status := rt.Status(st)
+	if status != Stopped && status != Creating && !force {
+		return fmt.Errorf("cannot delete container %q that is %s (use --force)", id, status)
+	}
+	rt.destroy(st)
+	if status != Creating && st.Spec != nil && st.Spec.Hooks != nil && len(st.Spec.Hooks.Poststop) > 0 {
+		// Poststop failures are logged, not fatal, as the spec requires.
+		if err := runHooks("poststop", st.Spec.Hooks.Poststop, st.OCIState(Stopped)); err != nil {
+			rt.warn("%v", err)
+		}
+	}
+	return nil
+}
+
+// destroy kills whatever is left of the container and removes its cgroups
+// and state directory. It tolerates every partial state create can leave.
+func (rt *Runtime) destroy(st *State) {
+	var m cgroupManager
+	if st.Cgroup != nil && st.Cgroup.Path != "" {
+		var err error
+		if len(st.Cgroup.Paths) == 0 && st.Cgroup.V2 == "" {
+			m, _, err = newCgroupManager(st.Cgroup.Path, &specs.Spec{})
+		} else {
+			m, err = managerFromState(st.Cgroup)
+		}
+		if err != nil {
+			m = nil
+		}
+	}
+	if st.alive() {
+		_ = killPid(st.Pid, unix.SIGKILL)
+	}
+	if m != nil {
+		_ = killCgroup(m)
+	}
+	waitGone(st)
+	if m != nil {
+		for i := 0; i < 100; i++ {
+			if err := m.Destroy(); err == nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	_ = os.RemoveAll(rt.Store.dir(st.ID))
+}
+
+func waitGone(st *State) {
+	for i := 0; i < 1000 && st.alive(); i++ {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Pause freezes every process of the container.
+func (rt *Runtime) Pause(id string) error { return rt.freeze(id, cgroups.Frozen) }
+
+// Resume thaws a paused container.
+func (rt *Runtime) Resume(id string) error { return rt.freeze(id, cgroups.Thawed) }
+
+func (rt *Runtime) freeze(id string, fs cgroups.FreezerState) error {
+	st, err := rt.Store.Load(id)
+	if err != nil {
+		return err
+	}
+	status := rt.Status(st)
+	if fs == cgroups.Frozen && status != Running && status != Created {
+		return fmt.Errorf("container %q is %s, not running", id, status)
+	}
+	if fs == cgroups.Thawed && status != Paused {
+		return fmt.Errorf("container %q is not paused", id)
+	}
+	m, err := managerFromState(st.Cgroup)
+	if err != nil {
+		return err
+	}
+	return m.Freeze(fs)
+}
+
+// Pids lists the host pids of the container's processes.
+func (rt *Runtime) Pids(id string) ([]int, error) {
+	st, err := rt.Store.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	if st.Cgroup == nil {
+		return nil, nil
+	}
+	m, err := managerFromState(st.Cgroup)
+	if err != nil {
+		return nil, err
+	}
+	return m.GetAllPids()
+}
+
+// OOMKills reports how many processes the kernel OOM-killed in the container.
+func (rt *Runtime) OOMKills(st *State) (uint64, error) {
+	if st.Cgroup == nil {
+		return 0, nil
+	}
+	m, err := managerFromState(st.Cgroup)
+	if err != nil {
+		return 0, err
+	}
+	return m.OOMKillCount()
+}
+
+// ExecOpts are exec's options.
+type ExecOpts struct {
+	Process       *specs.Process
+	Detach        bool
+	PidFile       string
+	ConsoleSocket string
+	PreserveFds   int
+	Stdin, Stdout, Stderr *os.File
+}
+
+// Exec runs a new process in a running container. Without Detach it waits
+// and returns the process's exit status.
+func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
+	st, err := rt.Store.Load(id)
+	if err != nil {
+		return -1, err
+	}
+	if status := rt.Status(st); status != Running && status != Created {
+		return -1, fmt.Errorf("cannot exec in a container that is %s", status)
+	}
+	p := o.Process
+	if err := ValidateProcess(p); err != nil {
+		return -1, err
+	}
+	if p.Terminal && o.ConsoleSocket == "" && o.Detach {
+		return -1, errors.New("a detached exec with a terminal needs --console-socket")
+	}
+	var join []specs.LinuxNamespace
+	for _, ns := range st.Spec.Linux.Namespaces {
+		if ns.Type == specs.UserNamespace {
+			return -1, errors.New("exec into a container with a user namespace is not supported: Go cannot setns(CLONE_NEWUSER) once it runs threads")
+		}
+		if ns.Type == specs.TimeNamespace {
+			return -1, errors.New("exec into a container with a time namespace is not supported: the kernel lets only single-threaded processes join one")
+		}
+		join = append(join, specs.LinuxNamespace{Type: ns.Type, Path: fmt.Sprintf("/proc/%d/ns/%s", st.Pid, procNS[ns.Type])})
+	}
+	self, err := sealedSelf()
+	if err != nil {
+		return -1, err
+	}
+	defer self.Close()
+	parentSock, childSock, err := newSyncPair()
+	if err != nil {
+		return -1, err
+	}
+	defer parentSock.Close()
+	extra := make([]*os.File, 0, o.PreserveFds+1)
+	for i := 0; i < o.PreserveFds; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	syncFd := 3 + len(extra)
+	extra = append(extra, childSock)
+	cmd := &exec.Cmd{
+		Path:       fdPath(self),
+		Args:       []string{"brig-runtime", "init"},
+		Env:        []string{envMode + "=1", envSync + "=" + strconv.Itoa(syncFd)},
+		Stdin:      orStd(o.Stdin, os.Stdin),
+		Stdout:     orStd(o.Stdout, os.Stdout),
+		Stderr:     orStd(o.Stderr, os.Stderr),
+		ExtraFiles: extra,
+	}
+	if err := startIn(cmd, join, false, nil); err != nil {
+		childSock.Close()
+		return -1, fmt.Errorf("start exec process: %w", err)
+	}
+	childSock.Close()
+	fail := func(err error) (int, error) {
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+		return -1, err
+	}
+	if st.Cgroup != nil {
+		for _, dir := range cgroupDirs(st.Cgroup) {
+			if err := cgroups.WriteCgroupProc(dir, cmd.Process.Pid); err != nil {
+				return fail(fmt.Errorf("join cgroup %s: %w", dir, err))
+			}
+		}
+	}
+	cfg := initConfig{ID: id, Exec: true, Spec: st.Spec, Process: p, Bundle: st.Bundle, PreserveFds: o.PreserveFds}
+	conn := syncConn{parentSock}
+	if err := conn.sendData(msgConfig, cfg); err != nil {
+		return fail(err)
+	}
+	for {
+		m, fd, err := conn.recv()
+		if errors.Is(err, io.EOF) {
+			break // execve succeeded: the close-on-exec socket closed
+		}
+		if err != nil {
+			return fail(err)
+		}
+		if m.Type == msgError {
+			return fail(errors.New(m.Error))
+		}
+		if m.Type == msgConsole {
+			err := sendConsole(o.ConsoleSocket, fd)
+			unix.Close(fd)
+			if err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, cmd.Process.Pid); err != nil {
+			return fail(err)
+		}
+	}
+	if o.Detach {
+		return 0, nil
+	}
+	return waitForward(cmd.Process)
+}
+
+func cgroupDirs(cs *CgroupState) []string {
+	if len(cs.Paths) == 0 && cs.V2 != "" {
+		return []string{cs.V2}
+	}
+	seen := map[string]bool{}
+	var dirs []string
+	for _, d := range cs.Paths {
+		if d != "" && !seen[d] {
+			if _, err := os.Stat(d); err == nil {
+				seen[d] = true
+				dirs = append(dirs, d)
+			}
+		}
+	}
+	return dirs
+}
+
+// waitForward waits for p, passing on the signals this process receives,
+// and returns its exit status the way a shell reports it.
+func waitForward(p *os.Process) (int, error) {
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs)
+	defer signal.Stop(sigs)
+	done := make(chan *os.ProcessState, 1)
+	go func() {
+		ps, _ := p.Wait()
+		done <- ps
+	}()
+	for {
+		select {
+		case s := <-sigs:
+			if s == unix.SIGCHLD || s == unix.SIGURG || s == unix.SIGPIPE {
+				continue
+			}
+			_ = p.Signal(s)
+		case ps := <-done:
+			return exitStatus(ps), nil
+		}
+	}
+}
+
+func exitStatus(ps *os.ProcessState) int {
+	if ps == nil {
+		return 255
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+// Run creates and starts a container; unless detach, it waits for it,
+// deletes it and returns its exit status.
+func (rt *Runtime) Run(id string, o CreateOpts, detach bool) (int, error) {
+	if err := ValidID(id); err != nil {
+		return -1, err
+	}
+	spec, err := LoadBundle(o.Bundle)
+	if err != nil {
+		return -1, err
+	}
+	bundle, _ := filepath.Abs(o.Bundle)
+	st, err := rt.create(id, bundle, spec, o)
+	if err != nil {
+		return -1, err
+	}
+	if err := rt.Start(id); err != nil {
+		_ = rt.Delete(id, true)
+		return -1, err
+	}
+	if detach {
+		return 0, nil
+	}
+	proc, _ := os.FindProcess(st.Pid) // our child: Wait works
+	code, err := waitForward(proc)
+	if derr := rt.Delete(id, true); err == nil {
+		err = derr
+	}
+	return code, err
+}
+
+// StateJSON is `state`'s output.
+func (rt *Runtime) StateJSON(id string) ([]byte, error) {
+	st, err := rt.Store.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	full := struct {
+		specs.State
+		Created string `json:"created"`
+		Rootfs  string `json:"rootfs,omitempty"`
+	}{st.OCIState(rt.Status(st)), st.Created.Format(time.RFC3339Nano), st.Rootfs}
+	return json.MarshalIndent(full, "", "  ")
+}

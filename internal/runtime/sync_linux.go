@@ -1,0 +1,113 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// The parent and the container's init talk over a SOCK_SEQPACKET socket
+// pair: one JSON message per packet, with an optional fd attached (the pty
+// master for a terminal). Message boundaries come for free and EOF means
+// the other side died, which is how an interrupted create is noticed.
+type syncMsg struct {
+	Type  string          `json:"type"`
+	Error string          `json:"error,omitempty"`
+	Data  json.RawMessage `json:"data,omitempty"`
+}
+
+const (
+	msgConfig   = "config"   // parent -> init: the initConfig
+	msgHooks    = "hooks"    // init -> parent: mounts done, run prestart/createRuntime
+	msgHooksOK  = "hooks-ok" // parent -> init
+	msgConsole  = "console"  // init -> parent: pty master attached
+	msgReady    = "ready"    // init -> parent: waiting for start (create) or about to exec (exec)
+	msgError    = "error"    // init -> parent: setup failed
+	msgCgroupOK = "cgroup"   // parent -> init: pid placed in its cgroups
+	maxSyncSize = 4 << 20
+)
+
+type syncConn struct{ f *os.File }
+
+func newSyncPair() (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-child"), nil
+}
+
+func (c syncConn) send(m syncMsg, fd int) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	var oob []byte
+	if fd >= 0 {
+		oob = unix.UnixRights(fd)
+	}
+	return unix.Sendmsg(int(c.f.Fd()), data, oob, nil, 0)
+}
+
+func (c syncConn) sendData(typ string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.send(syncMsg{Type: typ, Data: data}, -1)
+}
+
+// recv reads one message; the returned fd is -1 when none was attached.
+func (c syncConn) recv() (syncMsg, int, error) {
+	buf := make([]byte, maxSyncSize)
+	oob := make([]byte, unix.CmsgSpace(4))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(int(c.f.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return syncMsg{}, -1, err
+		}
+		if n == 0 && oobn == 0 {
+			return syncMsg{}, -1, io.EOF
+		}
+		fd := -1
+		if oobn > 0 {
+			scms, err := unix.ParseSocketControlMessage(oob[:oobn])
+			if err == nil && len(scms) > 0 {
+				if fds, err := unix.ParseUnixRights(&scms[0]); err == nil && len(fds) > 0 {
+					fd = fds[0]
+				}
+			}
+		}
+		var m syncMsg
+		if err := json.Unmarshal(buf[:n], &m); err != nil {
+			return syncMsg{}, fd, fmt.Errorf("bad sync message: %w", err)
+		}
+		return m, fd, nil
+	}
+}
+
+// expect waits for a message of type want; an error message from the
+// other side becomes the returned error.
+func (c syncConn) expect(want string) (syncMsg, int, error) {
+	m, fd, err := c.recv()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return m, fd, errors.New("container init exited during setup")
+		}
+		return m, fd, err
+	}
+	if m.Type == msgError {
+		return m, fd, errors.New(m.Error)
+	}
+	if m.Type != want {
+		return m, fd, fmt.Errorf("sync: got %q, want %q", m.Type, want)
+	}
+	return m, fd, nil
+}

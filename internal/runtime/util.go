@@ -1,0 +1,5 @@
+package runtime
+
+import "sort"
+
+func sortStrings(s []string) { sort.Strings(s) }
