@@ -732,8 +732,19 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		if ns.Type == specs.TimeNamespace {
 			return -1, errors.New("exec into a container with a time namespace is not supported: the kernel lets only single-threaded processes join one")
 		}
+		if ns.Type == specs.MountNamespace {
+			continue // joined by the exec'd init itself, see initExec
+		}
 		join = append(join, specs.LinuxNamespace{Type: ns.Type, Path: fmt.Sprintf("/proc/%d/ns/%s", st.Pid, procNS[ns.Type])})
 	}
+	// The mount namespace is joined by the child: after setns(mnt) here,
+	// /proc/self/fd/N (the sealed runtime copy) would be looked up in the
+	// container's /proc, where this process does not exist.
+	mntNS, err := os.Open(fmt.Sprintf("/proc/%d/ns/mnt", st.Pid))
+	if err != nil {
+		return -1, fmt.Errorf("open mount namespace: %w", err)
+	}
+	defer mntNS.Close()
 	self, err := sealedSelf()
 	if err != nil {
 		return -1, err
@@ -744,12 +755,12 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		return -1, err
 	}
 	defer parentSock.Close()
-	extra := make([]*os.File, 0, o.PreserveFds+1)
+	extra := make([]*os.File, 0, o.PreserveFds+2)
 	for i := 0; i < o.PreserveFds; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
 	syncFd := 3 + len(extra)
-	extra = append(extra, childSock)
+	extra = append(extra, childSock, mntNS)
 	cmd := &exec.Cmd{
 		Path:       fdPath(self),
 		Args:       []string{"brig-runtime", "init"},
@@ -776,7 +787,7 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 			}
 		}
 	}
-	cfg := initConfig{ID: id, Exec: true, Spec: st.Spec, Process: p, Bundle: st.Bundle, PreserveFds: o.PreserveFds}
+	cfg := initConfig{ID: id, Exec: true, Spec: st.Spec, Process: p, Bundle: st.Bundle, PreserveFds: o.PreserveFds, MntNsFd: syncFd + 1}
 	conn := syncConn{parentSock}
 	if err := conn.sendData(msgConfig, cfg); err != nil {
 		return fail(err)

@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/brigrt/brig/internal/caps"
+	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/moby/sys/capability"
 	"github.com/opencontainers/selinux/go-selinux"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -31,6 +32,7 @@ type initConfig struct {
 	NoNewKeyring bool           `json:"noNewKeyring,omitempty"`
 	PreserveFds  int            `json:"preserveFds,omitempty"`
 	FifoFd       int            `json:"fifoFd,omitempty"`
+	MntNsFd      int            `json:"mntnsFd,omitempty"` // exec: the container's mount namespace
 	NewUserNS    bool           `json:"newUserns,omitempty"`
 	NewNetNS     bool           `json:"newNetns,omitempty"`
 	NewCgroupNS  bool           `json:"newCgroupns,omitempty"`
@@ -119,6 +121,14 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 			return err
 		}
 	}
+	// The cwd is created inside the rootfs if missing, and resolved
+	// without following magic links, so /proc/self/fd/N cannot serve as
+	// a way out (CVE-2024-21626); finalize checks it again after chdir.
+	if d, err := pathrs.MkdirAllHandle(r.rootFd(), p.Cwd, 0o755); err != nil {
+		return fmt.Errorf("cwd %q: %w", p.Cwd, err)
+	} else {
+		d.Close()
+	}
 	if err := r.pivot(cfg.NoPivot); err != nil {
 		return err
 	}
@@ -193,6 +203,18 @@ func fatal(err error) {
 
 func initExec(conn syncConn, cfg *initConfig) error {
 	p := cfg.Process
+	if cfg.MntNsFd > 0 {
+		// setns(mnt) needs a private fs_struct; this locked thread gets
+		// one and is the thread that execs, so the process ends up
+		// entirely inside the container's mount namespace.
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			return fmt.Errorf("unshare CLONE_FS: %w", err)
+		}
+		if err := unix.Setns(cfg.MntNsFd, unix.CLONE_NEWNS); err != nil {
+			return fmt.Errorf("join mount namespace: %w", err)
+		}
+		unix.Close(cfg.MntNsFd)
+	}
 	if p.Terminal {
 		if _, err := unix.Setsid(); err != nil {
 			return fmt.Errorf("setsid: %w", err)

@@ -1,0 +1,39 @@
+# brig: least-privilege Linux containers.
+GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# Static, pure-Go binaries: brig-runtime is started for every container.
+GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
+export CGO_ENABLED = 0
+
+.PHONY: build test unit integration lint bench demo deps clean
+
+build:
+	$(GO) build $(GOFLAGS_BUILD) -o bin/brig ./cmd/brig
+	$(GO) build $(GOFLAGS_BUILD) -o bin/brig-runtime ./cmd/brig-runtime
+
+# Everything CI runs: unit tests, static checks, then the root-only suites.
+test: deps build lint unit integration
+
+unit:
+	$(GO) test ./...
+
+integration: build
+	$(GO) test -tags integration -count=1 -timeout 40m ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+# Debian packages the tests use (see .ci/packages.txt).
+deps:
+	@.ci/install-packages
+
+demo: deps build
+	./hack/demo.sh
+
+bench: deps build
+	./bench/run.sh
+
+clean:
+	rm -rf bin
