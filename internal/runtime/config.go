@@ -137,7 +137,8 @@ func Validate(s *specs.Spec) error {
 		return fmt.Errorf("config.json: unknown personality domain %q", p.Domain)
 	}
 	if h := s.Hooks; h != nil {
-		for _, list := range [][]specs.Hook{h.Prestart, h.CreateRuntime, h.CreateContainer, h.StartContainer, h.Poststart, h.Poststop} { //nolint:staticcheck // Prestart is deprecated but still honoured
+		//lint:ignore SA1019 prestart is deprecated but engines still send it
+		for _, list := range [][]specs.Hook{h.Prestart, h.CreateRuntime, h.CreateContainer, h.StartContainer, h.Poststart, h.Poststop} {
 			for _, hk := range list {
 				if !filepath.IsAbs(hk.Path) {
 					return fmt.Errorf("config.json: hook path %q must be absolute", hk.Path)

@@ -264,7 +264,8 @@ func (rt *Runtime) serveInit(conn syncConn, st *State, consoleSocket string) err
 		case msgHooks:
 			if h := st.Spec.Hooks; h != nil {
 				state := st.OCIState(Creating)
-				if err := runHooks("prestart", h.Prestart, state); err != nil { //nolint:staticcheck // deprecated, still part of the contract
+				//lint:ignore SA1019 prestart is deprecated but engines still send it
+				if err := runHooks("prestart", h.Prestart, state); err != nil {
 					return err
 				}
 				if err := runHooks("createRuntime", h.CreateRuntime, state); err != nil {

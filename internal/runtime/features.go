@@ -12,10 +12,7 @@ import (
 func Features() *features.Features {
 	t := true
 	f := false
-	var ns []string
-	for _, t := range joinOrderNames {
-		ns = append(ns, t)
-	}
+	ns := append([]string(nil), joinOrderNames...)
 	return &features.Features{
 		OCIVersionMin: "1.0.0",
 		OCIVersionMax: specs.Version,

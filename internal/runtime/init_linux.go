@@ -170,6 +170,11 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 	if err != nil {
 		return err
 	}
+	// Compiled now so that a bad profile fails create, not start.
+	filter, err := specFilter(s)
+	if err != nil {
+		return err
+	}
 	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte("brig-init\x00")[0])), 0, 0, 0)
 	if err := conn.send(syncMsg{Type: msgReady}, -1); err != nil {
 		return err
@@ -191,8 +196,15 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 			fatal(err)
 		}
 	}
-	fatal(finalize(cfg, p, argv0))
+	fatal(finalize(cfg, p, argv0, filter))
 	return nil
+}
+
+func specFilter(s *specs.Spec) (seccompFilter, error) {
+	if s.Linux == nil || s.Linux.Seccomp == nil {
+		return nil, nil
+	}
+	return compileSeccomp(s.Linux.Seccomp)
 }
 
 // fatal reports an error after the parent is gone: stderr is all we have.
@@ -227,9 +239,13 @@ func initExec(conn syncConn, cfg *initConfig) error {
 	if err != nil {
 		return err
 	}
+	filter, err := specFilter(cfg.Spec)
+	if err != nil {
+		return err
+	}
 	// The sync socket is close-on-exec: the parent sees EOF once execve
 	// succeeded, or the error message below if it did not.
-	return finalize(cfg, p, argv0)
+	return finalize(cfg, p, argv0, filter)
 }
 
 // setupProcess does what must happen while the init still has all its
@@ -317,7 +333,7 @@ func lookPath(p *specs.Process) (string, error) {
 //   - cwd, checked to be inside the container;
 //   - close every fd the container must not see;
 //   - seccomp as close to execve as possible when no_new_privs is on.
-func finalize(cfg *initConfig, p *specs.Process, argv0 string) error {
+func finalize(cfg *initConfig, p *specs.Process, argv0 string, filter seccompFilter) error {
 	s := cfg.Spec
 	if p.SelinuxLabel != "" {
 		if selinux.GetEnabled() {
@@ -337,17 +353,6 @@ func finalize(cfg *initConfig, p *specs.Process, argv0 string) error {
 	if p.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("no_new_privs: %w", err)
-		}
-	}
-	var sc *specs.LinuxSeccomp
-	if s.Linux != nil {
-		sc = s.Linux.Seccomp
-	}
-	var filter seccompFilter
-	if sc != nil {
-		var err error
-		if filter, err = compileSeccomp(sc); err != nil {
-			return err
 		}
 	}
 	if filter != nil && !p.NoNewPrivileges {
