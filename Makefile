@@ -10,6 +10,7 @@ export CGO_ENABLED = 0
 build:
 	$(GO) build $(GOFLAGS_BUILD) -o bin/brig ./cmd/brig
 	$(GO) build $(GOFLAGS_BUILD) -o bin/brig-runtime ./cmd/brig-runtime
+	$(GO) build $(GOFLAGS_BUILD) -o bin/brig-monitor ./cmd/brig-monitor
 
 # Everything CI runs: unit tests, static checks, then the root-only suites.
 test: deps build lint unit integration

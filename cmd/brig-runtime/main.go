@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/brigrt/brig/internal/runtime"
+	"github.com/brigrt/brig/internal/tinyinit"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -24,8 +25,13 @@ import (
 var version = "dev"
 
 func main() {
-	if runtime.IsInit() {
+	// One binary, several roles: the container init and --init's pid 1
+	// are this program too.
+	switch {
+	case runtime.IsInit():
 		runtime.Init() // never returns
+	case tinyinit.Is():
+		tinyinit.Main()
 	}
 	os.Exit(run(os.Args[1:]))
 }

@@ -178,7 +178,7 @@ func convertResources(s *specs.Spec) (*cgroups.Resources, error) {
 			res.Devices = append(res.Devices, &devcfg.Rule{Type: 'c', Major: d.major, Minor: d.minor, Permissions: "rwm", Allow: true})
 		}
 		res.Devices = append(res.Devices,
-			&devcfg.Rule{Type: 'c', Major: 5, Minor: 2, Permissions: "rwm", Allow: true},                // /dev/ptmx
+			&devcfg.Rule{Type: 'c', Major: 5, Minor: 2, Permissions: "rwm", Allow: true},                 // /dev/ptmx
 			&devcfg.Rule{Type: 'c', Major: 136, Minor: devcfg.Wildcard, Permissions: "rwm", Allow: true}, // /dev/pts/*
 		)
 	}

@@ -27,6 +27,10 @@ type Runtime struct {
 	// Warn receives non-fatal messages (e.g. a label ignored on a host
 	// without SELinux); nil discards them.
 	Warn func(string)
+	// InitBinary is the program re-executed as the container's init: a
+	// brig-runtime binary. Empty means this program, which must then call
+	// Init when IsInit reports true (brig-runtime does).
+	InitBinary string
 }
 
 // CreateOpts are create's command-line options.
@@ -160,7 +164,7 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 		return st, err
 	}
 	defer fifo.Close()
-	self, err := sealedSelf()
+	self, err := sealedSelf(rt.InitBinary)
 	if err != nil {
 		return st, err
 	}
@@ -700,11 +704,11 @@ func (rt *Runtime) OOMKills(st *State) (uint64, error) {
 
 // ExecOpts are exec's options.
 type ExecOpts struct {
-	Process       *specs.Process
-	Detach        bool
-	PidFile       string
-	ConsoleSocket string
-	PreserveFds   int
+	Process               *specs.Process
+	Detach                bool
+	PidFile               string
+	ConsoleSocket         string
+	PreserveFds           int
 	Stdin, Stdout, Stderr *os.File
 }
 
@@ -746,7 +750,7 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		return -1, fmt.Errorf("open mount namespace: %w", err)
 	}
 	defer mntNS.Close()
-	self, err := sealedSelf()
+	self, err := sealedSelf(rt.InitBinary)
 	if err != nil {
 		return -1, err
 	}

@@ -16,8 +16,13 @@ import (
 // or an exec helper) and, once the runtime exits, reopen it for writing and
 // replace the host's binary. A sealed memfd has no file on the host behind
 // it and refuses every write, so there is nothing to overwrite.
-func sealedSelf() (*os.File, error) {
-	self, err := os.Open("/proc/self/exe")
+//
+// bin names the binary to copy; "" means the running one.
+func sealedSelf(bin string) (*os.File, error) {
+	if bin == "" {
+		bin = "/proc/self/exe"
+	}
+	self, err := os.Open(bin)
 	if err != nil {
 		return nil, err
 	}

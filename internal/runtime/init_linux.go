@@ -16,8 +16,8 @@ import (
 	"github.com/brigrt/brig/internal/caps"
 	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/moby/sys/capability"
-	"github.com/opencontainers/selinux/go-selinux"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/selinux/go-selinux"
 	"golang.org/x/sys/unix"
 )
 

@@ -14,7 +14,7 @@ var mountFlags = map[string]struct {
 	"noexec": {false, 0x8}, "exec": {true, 0x8},
 	"sync": {false, 0x10}, "async": {true, 0x10},
 	"remount": {false, 0x20},
-	"mand": {false, 0x40}, "nomand": {true, 0x40},
+	"mand":    {false, 0x40}, "nomand": {true, 0x40},
 	"dirsync": {false, 0x80},
 	"noatime": {false, 0x400}, "atime": {true, 0x400},
 	"nodiratime": {false, 0x800}, "diratime": {true, 0x800},

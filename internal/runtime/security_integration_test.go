@@ -236,11 +236,15 @@ func TestBadInput(t *testing.T) {
 		{"no process", func(d string) { rewrite(d, func(s *specs.Spec) { s.Process = nil }) }, "process is missing"},
 		{"no version", func(d string) { rewrite(d, func(s *specs.Spec) { s.Version = "" }) }, "ociVersion"},
 		{"unknown capability", func(d string) {
-			rewrite(d, func(s *specs.Spec) { s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_FLY") })
+			rewrite(d, func(s *specs.Spec) {
+				s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_FLY")
+			})
 		}, "CAP_FLY"},
 		{"missing rootfs", func(d string) { os.RemoveAll(filepath.Join(d, "rootfs")) }, "rootfs"},
 		{"missing executable", func(d string) { rewrite(d, func(s *specs.Spec) { s.Process.Args = []string{"nosuchcmd"} }) }, "executable file not found"},
-		{"host sysctl", func(d string) { rewrite(d, func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"vm.swappiness": "1"} }) }, "not namespaced"},
+		{"host sysctl", func(d string) {
+			rewrite(d, func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"vm.swappiness": "1"} })
+		}, "not namespaced"},
 		{"relative cwd", func(d string) { rewrite(d, func(s *specs.Spec) { s.Process.Cwd = "tmp" }) }, "cwd"},
 	}
 	for _, c := range cases {

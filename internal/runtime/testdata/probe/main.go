@@ -40,10 +40,10 @@ var ops = map[string]func() error{
 		}
 		return nil
 	},
-	"CAP_KILL":      func() error { return unix.Kill(victim(), 0) },
-	"CAP_SETGID":    func() error { return rawSet(unix.SYS_SETRESGID, 1000) },
-	"CAP_SETUID":    func() error { return rawSet(unix.SYS_SETRESUID, 1000) },
-	"CAP_SETPCAP":   func() error { return unix.Prctl(unix.PR_CAPBSET_DROP, 40, 0, 0, 0) },
+	"CAP_KILL":    func() error { return unix.Kill(victim(), 0) },
+	"CAP_SETGID":  func() error { return rawSet(unix.SYS_SETRESGID, 1000) },
+	"CAP_SETUID":  func() error { return rawSet(unix.SYS_SETRESUID, 1000) },
+	"CAP_SETPCAP": func() error { return unix.Prctl(unix.PR_CAPBSET_DROP, 40, 0, 0, 0) },
 	"CAP_NET_BIND_SERVICE": func() error {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 		if err != nil {

@@ -1,0 +1,68 @@
+// Package tinyinit is the init brig runs as pid 1 with `--init`, as Docker
+// runs tini: it starts the command, forwards signals to it and reaps every
+// zombie, so a command that was never written to be pid 1 behaves.
+package tinyinit
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Path is where brig mounts the init inside a container.
+const Path = "/dev/init"
+
+// Is reports whether this process was started as the container's init.
+func Is() bool { return len(os.Args) > 0 && os.Args[0] == Path }
+
+// Main runs `/dev/init -- CMD ARGS...` and exits with CMD's status.
+func Main() {
+	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "init: usage: /dev/init -- COMMAND [ARGS...]")
+		os.Exit(2)
+	}
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// The child gets its own process group so terminal signals reach it
+	// the way they would reach a shell's foreground job.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Foreground: isTerminal()}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "init:", err)
+		os.Exit(127)
+	}
+	pid := cmd.Process.Pid
+	for s := range sigs {
+		if s != unix.SIGCHLD {
+			_ = unix.Kill(-pid, s.(syscall.Signal))
+			continue
+		}
+		for {
+			var ws unix.WaitStatus
+			p, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+			if p <= 0 || err != nil {
+				break
+			}
+			if p == pid {
+				if ws.Signaled() {
+					os.Exit(128 + int(ws.Signal()))
+				}
+				os.Exit(ws.ExitStatus())
+			}
+		}
+	}
+}
+
+func isTerminal() bool {
+	_, err := unix.IoctlGetTermios(0, unix.TCGETS)
+	return err == nil
+}
