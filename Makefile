@@ -1,5 +1,6 @@
 # brig: least-privilege Linux containers.
 GO      ?= go
+export PATH := /usr/local/go/bin:$(PATH)
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # Static, pure-Go binaries: brig-runtime is started for every container.
 GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
