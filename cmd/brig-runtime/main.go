@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -33,6 +34,10 @@ func main() {
 	case tinyinit.Is():
 		tinyinit.Main()
 	}
+	// A runtime command lives for milliseconds and allocates little:
+	// collecting garbage would only cost CPU. (The init is a separate
+	// process and a long `run` or `exec` waits with nothing allocated.)
+	debug.SetGCPercent(-1)
 	os.Exit(run(os.Args[1:]))
 }
 

@@ -198,23 +198,33 @@ func setDevicesV1(path string, r *cgroups.Resources) error {
 	return nil
 }
 
-// killCgroup SIGKILLs every process in the cgroup until it is empty, with
-// the freezer on so nothing can fork away while we read the list.
+// killCgroup SIGKILLs every process in the cgroup until it is empty. If
+// any are left after the first round, the freezer holds the rest still so
+// nothing can fork away while the list is read again.
 func killCgroup(m cgroupManager) error {
-	_ = m.Freeze(cgroups.Frozen)
-	defer func() { _ = m.Freeze(cgroups.Thawed) }()
+	frozen := false
+	defer func() {
+		if frozen {
+			_ = m.Freeze(cgroups.Thawed)
+		}
+	}()
 	for i := 0; i < 500; i++ {
 		pids, err := m.GetAllPids()
 		if err != nil || len(pids) == 0 {
 			return nil
 		}
+		if i == 1 {
+			_ = m.Freeze(cgroups.Frozen)
+			frozen = true
+		}
 		for _, p := range pids {
 			_ = killPid(p, 9)
 		}
-		if i == 0 {
+		if frozen {
 			_ = m.Freeze(cgroups.Thawed) // killed tasks must run to die
+			frozen = false
 		}
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
 	return errors.New("processes in the container's cgroup would not die")
 }

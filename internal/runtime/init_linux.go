@@ -14,7 +14,6 @@ import (
 	"unsafe"
 
 	"github.com/brigrt/brig/internal/caps"
-	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/selinux/go-selinux"
@@ -124,7 +123,7 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 	// The cwd is created inside the rootfs if missing, and resolved
 	// without following magic links, so /proc/self/fd/N cannot serve as
 	// a way out (CVE-2024-21626); finalize checks it again after chdir.
-	if d, err := pathrs.MkdirAllHandle(r.rootFd(), p.Cwd, 0o755); err != nil {
+	if d, err := r.mkdirAll(p.Cwd); err != nil {
 		return fmt.Errorf("cwd %q: %w", p.Cwd, err)
 	} else {
 		d.Close()

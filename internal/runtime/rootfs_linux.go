@@ -74,19 +74,19 @@ func (r *rootfs) prepare() error {
 // (CVE-2021-30465: a symlink swapped in for a mount destination must not
 // redirect the mount onto the host).
 func (r *rootfs) open(dest string) (*os.File, error) {
-	return pathrs.OpenInRoot(r.root, dest)
+	return openInRoot(r.rootFd(), dest)
 }
 
 // mkdest creates the mount point: a directory, or an empty file when the
 // source is not a directory.
 func (r *rootfs) mkdest(dest string, file bool) (*os.File, error) {
 	if !file {
-		return pathrs.MkdirAllHandle(r.rootFd(), dest, 0o755)
+		return r.mkdirAll(dest)
 	}
 	if f, err := r.open(dest); err == nil {
 		return f, nil
 	}
-	dir, err := pathrs.MkdirAllHandle(r.rootFd(), filepath.Dir(dest), 0o755)
+	dir, err := r.mkdirAll(filepath.Dir(dest))
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +99,15 @@ func (r *rootfs) mkdest(dest string, file bool) (*os.File, error) {
 		unix.Close(fd)
 	}
 	return r.open(dest)
+}
+
+// mkdirAll opens dir inside the rootfs, creating what is missing with
+// filepath-securejoin (which never follows a symlink out of the root).
+func (r *rootfs) mkdirAll(dir string) (*os.File, error) {
+	if f, err := r.open(dir); err == nil {
+		return f, nil
+	}
+	return pathrs.MkdirAllHandle(r.rootFd(), dir, 0o755)
 }
 
 var rootHandle *os.File
@@ -390,7 +399,7 @@ func (r *rootfs) setupDev() error {
 func fileMode(m os.FileMode) *os.FileMode { return &m }
 
 func (r *rootfs) createDevice(d specs.LinuxDevice) error {
-	dir, err := pathrs.MkdirAllHandle(r.rootFd(), filepath.Dir(d.Path), 0o755)
+	dir, err := r.mkdirAll(filepath.Dir(d.Path))
 	if err != nil {
 		return err
 	}
@@ -496,8 +505,13 @@ func maskPaths(paths []string, label string) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(1, 3) {
 		return errors.New("/dev/null in the container is not the null device; refusing to use it for masked paths")
 	}
+	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	for _, p := range paths {
-		f, err := pathrs.OpenInRoot("/", p)
+		f, err := openInRoot(root, p)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				continue
@@ -527,8 +541,13 @@ func maskPaths(paths []string, label string) error {
 
 // readonlyPaths bind-mounts each path onto itself and makes it read-only.
 func readonlyPaths(paths []string) error {
+	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	for _, p := range paths {
-		f, err := pathrs.OpenInRoot("/", p)
+		f, err := openInRoot(root, p)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				continue
@@ -540,7 +559,7 @@ func readonlyPaths(paths []string) error {
 		if err != nil {
 			return fmt.Errorf("readonly path %s: %w", p, err)
 		}
-		g, err := pathrs.OpenInRoot("/", p)
+		g, err := openInRoot(root, p)
 		if err != nil {
 			return err
 		}

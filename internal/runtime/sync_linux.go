@@ -63,9 +63,22 @@ func (c syncConn) sendData(typ string, v any) error {
 
 // recv reads one message; the returned fd is -1 when none was attached.
 func (c syncConn) recv() (syncMsg, int, error) {
-	buf := make([]byte, maxSyncSize)
 	oob := make([]byte, unix.CmsgSpace(4))
 	for {
+		// Peek at the packet's size first: most messages are tiny, the
+		// config can be large, and one buffer of maxSyncSize per message
+		// would cost memory for nothing.
+		size, _, err := unix.Recvfrom(int(c.f.Fd()), nil, unix.MSG_PEEK|unix.MSG_TRUNC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return syncMsg{}, -1, err
+		}
+		if size > maxSyncSize {
+			return syncMsg{}, -1, fmt.Errorf("sync message of %d bytes is too large", size)
+		}
+		buf := make([]byte, size+1)
 		n, oobn, _, _, err := unix.Recvmsg(int(c.f.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if err == unix.EINTR {
 			continue
