@@ -21,6 +21,8 @@ unit:
 
 integration: build
 	$(GO) test -tags integration -count=1 -timeout 40m ./...
+	# The seccomp compiler checked against libseccomp itself (needs cgo).
+	CGO_ENABLED=1 $(GO) test -tags libseccomp -count=1 -run Libseccomp ./internal/seccomp/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi

@@ -147,6 +147,9 @@ func Main(path string, report *os.File) int {
 	}
 	log.Close()
 	_ = writeAtomic(cfg.ExitPath, exit.JSON())
+	// Done: nothing may kill this monitor as "still at work" any more,
+	// least of all the `brig rm` it runs next.
+	os.Remove(filepath.Join(dir, "monitor.pid"))
 	if len(cfg.OnExit) > 0 {
 		_ = exec.Command(cfg.OnExit[0], cfg.OnExit[1:]...).Run()
 	}
@@ -376,6 +379,31 @@ func writeAtomic(path string, data []byte) error {
 	return os.Rename(tmp, path)
 }
 
+// Kill stops the monitor of the container whose files are in dir, with
+// everything in its process group (a `brig-runtime create` in flight).
+func Kill(dir string) {
+	b, err := os.ReadFile(filepath.Join(dir, "monitor.pid"))
+	if err != nil {
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return
+	}
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || !strings.Contains(string(cmdline), filepath.Join(dir, "monitor.json")) {
+		return // gone, or the pid now belongs to someone else
+	}
+	// Wait until the whole group is gone: a `brig-runtime create` that
+	// outlived its monitor could still write state after our cleanup.
+	for i := 0; i < 2000; i++ {
+		if err := unix.Kill(-pid, unix.SIGKILL); err == unix.ESRCH {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // Spawn starts a detached brig-monitor and waits until the container is
 // created (or creating it failed). The monitor has its own session so it
 // outlives the brig command.
@@ -397,6 +425,9 @@ func Spawn(monitorBin string, cfg Config, configPath string) (int, error) {
 		return 0, errors.New("start monitor: " + err.Error())
 	}
 	w.Close()
+	// The pid lets `brig rm -f` stop a monitor whose brig was killed
+	// half-way; the monitor leads its own process group.
+	_ = writeAtomic(filepath.Join(filepath.Dir(configPath), "monitor.pid"), []byte(strconv.Itoa(cmd.Process.Pid)))
 	msg, _ := io.ReadAll(r)
 	_ = cmd.Process.Release()
 	s := string(msg)

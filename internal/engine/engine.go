@@ -20,9 +20,9 @@ import (
 	"github.com/brigrt/brig/internal/label"
 	"github.com/brigrt/brig/internal/monitor"
 	"github.com/brigrt/brig/internal/runtime"
+	"github.com/brigrt/brig/internal/seccomp/profile"
 	"github.com/brigrt/brig/internal/selinux/mls"
 	"github.com/brigrt/brig/internal/spec"
-	mseccomp "github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -263,17 +263,18 @@ func (e *Engine) translateLevel(name string) (string, error) {
 }
 
 // loadSeccomp resolves Docker's default profile, or a profile file, for
-// the container's capabilities (rules such as clock_settime follow them).
+// the container's capabilities (rules such as clock_settime follow them)
+// on this host's architecture and kernel.
 func loadSeccomp(path string, capList []string) (*specs.LinuxSeccomp, error) {
-	rs := &specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: capList}}}
+	o := profile.Options{Caps: capList}
 	if path == "" {
-		return mseccomp.GetDefaultProfile(rs)
+		return profile.DefaultFor(o)
 	}
-	b, err := os.ReadFile(path)
+	p, err := profile.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("seccomp profile: %w", err)
 	}
-	sc, err := mseccomp.LoadProfile(string(b), rs)
+	sc, err := profile.Resolve(p, o)
 	if err != nil {
 		return nil, fmt.Errorf("seccomp profile %s: %w", path, err)
 	}
@@ -300,6 +301,9 @@ func (e *Engine) resolveForNS(name string) (spec.ContainerInfo, error) {
 // cleanup removes everything a container owns; it tolerates every partial
 // state, so it also repairs what an interrupted brig left.
 func (e *Engine) cleanup(r *container.Record) {
+	// A monitor still at work (its brig killed mid-run) would recreate
+	// what is removed below.
+	conmon.Kill(e.Containers.Path(r.ID))
 	_ = e.Runtime.Delete(r.ID, true)
 	if imgs, err := e.Images(); err == nil {
 		_ = imgs.Remove(r.ID)
@@ -327,7 +331,17 @@ func (e *Engine) StartDetached(r *container.Record) error {
 	switch status {
 	case runtime.Running, runtime.Paused:
 		return nil // docker start on a running container is a no-op
+	case runtime.Created:
+		if _, err := e.Runtime.Store.Load(r.ID); err == nil {
+			// Created by a monitor whose brig stopped before start.
+			if err := e.Runtime.Start(r.ID); err != nil {
+				return err
+			}
+			e.waitExec(r.ID)
+			return nil
+		}
 	case Exited, runtime.Stopped:
+		conmon.Kill(e.Containers.Path(r.ID))
 		e.Containers.ClearExit(r.ID)
 		_ = e.Runtime.Delete(r.ID, true)
 	}
@@ -347,7 +361,26 @@ func (e *Engine) StartDetached(r *container.Record) error {
 		_ = e.Runtime.Delete(r.ID, true)
 		return err
 	}
+	e.waitExec(r.ID)
 	return nil
+}
+
+// waitExec returns once the container's init has exec'd its process (or
+// died), so that what `run -d` reports is the container, not the runtime
+// still dropping privileges. It takes well under a millisecond.
+func (e *Engine) waitExec(id string) {
+	st, err := e.Runtime.Store.Load(id)
+	if err != nil {
+		return
+	}
+	exe := "/proc/" + strconv.Itoa(st.Pid) + "/exe"
+	for i := 0; i < 2000; i++ {
+		target, err := os.Readlink(exe)
+		if err != nil || !strings.HasPrefix(target, "/memfd:brig-runtime") {
+			return
+		}
+		time.Sleep(time.Millisecond / 4)
+	}
 }
 
 // RunAttached runs a created container in this process, attached to the

@@ -481,8 +481,13 @@ func (rt *Runtime) Status(s *State) string {
 	if !s.alive() {
 		return Stopped
 	}
+	// Created: the init still waits on the fifo. start removes the fifo
+	// once the init took the signal, and the init renames itself by
+	// execve, so either one going means it has been started.
 	if comm, err := os.ReadFile("/proc/" + strconv.Itoa(s.Pid) + "/comm"); err == nil && strings.TrimSpace(string(comm)) == "brig-init" {
-		return Created
+		if _, err := os.Stat(filepath.Join(rt.Store.dir(s.ID), "exec.fifo")); err == nil {
+			return Created
+		}
 	}
 	if s.Cgroup != nil {
 		if m, err := managerFromState(s.Cgroup); err == nil {

@@ -362,6 +362,15 @@ func finalize(cfg *initConfig, p *specs.Process, argv0 string, filter seccompFil
 	if err := landlockFromAnnotations(s.Annotations); err != nil {
 		return err
 	}
+	// The bounding set is dropped while still root: PR_CAPBSET_DROP needs
+	// CAP_SETPCAP in the effective set, which setuid to a non-zero uid
+	// clears, and the capability package then skips the drop silently
+	// (podman `run --user 1000` / `exec -u 1000` kept the host's bounding
+	// set). runc's finalizeNamespace does the same: ApplyBoundingSet,
+	// SetKeepCaps, setupUser, ApplyCaps.
+	if err := dropBounding(p.Capabilities); err != nil {
+		return err
+	}
 	if err := setUser(p); err != nil {
 		return err
 	}
@@ -468,6 +477,23 @@ func capList(names []string) []capability.Cap {
 		out = append(out, capability.Cap(c))
 	}
 	return out
+}
+
+// dropBounding limits the bounding set to what the spec lists.
+func dropBounding(c *specs.LinuxCapabilities) error {
+	if c == nil {
+		c = &specs.LinuxCapabilities{}
+	}
+	pc, err := capability.NewPid2(0)
+	if err != nil {
+		return err
+	}
+	pc.Clear(capability.BOUNDS)
+	pc.Set(capability.BOUNDING, capList(c.Bounding)...)
+	if err := pc.Apply(capability.BOUNDS); err != nil {
+		return fmt.Errorf("drop bounding set: %w", err)
+	}
+	return nil
 }
 
 // applyCaps sets all five sets exactly. A nil section means no

@@ -126,10 +126,10 @@ type rule struct {
 	conds []cond
 }
 
-// entry is one rule resolved to a syscall number of an arch block.
+// entry is one rule resolved to a syscall number of an arch block; entries
+// keep rule order for "first unconditional rule wins".
 type entry struct {
 	nr    uint32
-	seq   int // rule order, for "first unconditional rule wins"
 	act   uint32
 	conds []cond // nil: unconditional
 }
@@ -236,7 +236,7 @@ func compile(cfg *specs.LinuxSeccomp, native int) (*Program, error) {
 		}
 	}
 
-	var a asm
+	a := asm{insns: make([]insn, 0, 512), labels: make([]int, 0, 256)}
 	a.load(offArch)
 	labels := make([]int, len(blocks))
 	for i, b := range blocks {
@@ -404,7 +404,7 @@ func (b *block) add(nr, act uint32, args []specs.LinuxSeccompArg, narrow bool) {
 	if len(conds) > 1 {
 		slices.SortFunc(conds, func(x, y cond) int { return x.arg - y.arg })
 	}
-	b.entries = append(b.entries, entry{nr: nr, seq: len(b.entries), act: act, conds: conds})
+	b.entries = append(b.entries, entry{nr: nr, act: act, conds: conds})
 }
 
 // leaf is what a range of syscall numbers resolves to: a return value, or

@@ -267,6 +267,11 @@ func TestLongFilterTrampolines(t *testing.T) {
 // towards the profile's syscalls and argument values.
 func compareRef(t *testing.T, cfg *specs.LinuxSeccomp, p *Program, n int, seed uint64) {
 	t.Helper()
+	compareRefNative(t, cfg, p, n, seed, archX86_64)
+}
+
+func compareRefNative(t *testing.T, cfg *specs.LinuxSeccomp, p *Program, n int, seed uint64, native int) {
+	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 7))
 	var vals []uint64
 	for _, s := range cfg.Syscalls {
@@ -294,11 +299,28 @@ func compareRef(t *testing.T, cfg *specs.LinuxSeccomp, p *Program, n int, seed u
 			}
 		}
 		got, err := run(p.Filter, in)
-		want := refEval(cfg, archX86_64, in)
+		want := refEval(cfg, native, in)
 		if err != nil || got != want {
 			t.Fatalf("%v: got %#x %v, want %#x", in, got, err, want)
 		}
 	}
+}
+
+// An arm64 host: aarch64 native, arm listed, x86_64 not filtered at all.
+func TestDockerDefaultOnARM64(t *testing.T) {
+	cfg := dockerDefault(t)
+	cfg.Architectures = []specs.Arch{specs.ArchAARCH64, specs.ArchARM}
+	cfg.Syscalls = append(cfg.Syscalls, specs.LinuxSyscall{Names: []string{"set_tls", "cacheflush", "breakpoint"}, Action: specs.ActAllow})
+	p, err := compile(cfg, archAARCH64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d instructions", len(p.Filter))
+	check(t, p, input{nr: nr(t, archAARCH64, "openat"), arch: auditArchAARCH64}, retAllow)
+	check(t, p, input{nr: nr(t, archARM, "set_tls"), arch: auditArchARM}, retAllow)
+	check(t, p, input{nr: nr(t, archARM, "set_tls") + 100, arch: auditArchARM}, retENOSYS)
+	check(t, p, input{nr: 0, arch: x86_64}, retBadArch)
+	compareRefNative(t, cfg, p, 10000, 9, archAARCH64)
 }
 
 func TestDockerDefaultMatchesRef(t *testing.T) {
