@@ -10,6 +10,11 @@
 //     read <FILE (open/read/close): no forks, all syscalls.
 //   - tight: this binary in a loop of stat/open/close, the worst case per
 //     syscall.
+//
+// Each also runs under an allow-all seccomp filter (+seccomp), as a
+// container does: seccomp already takes the kernel's syscall slow path
+// that an attached syscall tracepoint forces, so that comparison shows the
+// recorder's own cost.
 package main
 
 import (
@@ -22,16 +27,34 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+	"unsafe"
 
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
 	"github.com/brigrt/brig/internal/record"
 )
 
 func main() {
+	if os.Getenv("RECORD_BENCH_SECCOMP") != "" {
+		// As in a container: a seccomp filter is loaded before the
+		// workload runs (here allow-all, so only its cost counts).
+		if err := allowAll(); err != nil {
+			fmt.Fprintln(os.Stderr, "seccomp:", err)
+			os.Exit(2)
+		}
+	}
 	if n := os.Getenv("RECORD_BENCH_TIGHT"); n != "" {
 		tight(n)
 		return
+	}
+	if os.Getenv("RECORD_BENCH_SECCOMP") != "" && len(os.Args) > 1 {
+		args := os.Args[1:]
+		err := unix.Exec(args[0], args, os.Environ())
+		fmt.Fprintln(os.Stderr, "exec:", err)
+		os.Exit(2)
 	}
 	runs := flag.Int("runs", 7, "runs per variant")
 	iters := flag.Int("iters", 20000, "loop iterations per run")
@@ -40,6 +63,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "record-bench:", err)
 		os.Exit(1)
 	}
+}
+
+func allowAll() error {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return err
+	}
+	prog := []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW}}
+	fp := unix.SockFprog{Len: 1, Filter: &prog[0]}
+	_, _, e := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&fp)))
+	if e != 0 {
+		return e
+	}
+	return nil
 }
 
 func tight(n string) {
@@ -89,50 +125,90 @@ func bench(runs, iters int) error {
 		median(starts), min(starts), max(starts), median(cpus), len(starts))
 	fmt.Printf("Stop (detach+drain+collect): median %v\n", median(stops))
 
+	script := fmt.Sprintf(`i=0; while [ $i -lt %d ]; do [ -e /etc/passwd ]; read x </etc/passwd; i=$((i+1)); done`, iters)
+	busybox := func(seccomp bool) func() *exec.Cmd {
+		return func() *exec.Cmd {
+			if !seccomp {
+				return exec.Command("/bin/busybox", "sh", "-c", script)
+			}
+			c := exec.Command(self, "/bin/busybox", "sh", "-c", script)
+			c.Env = append(os.Environ(), "RECORD_BENCH_SECCOMP=1")
+			return c
+		}
+	}
+	tightCmd := func(seccomp bool) func() *exec.Cmd {
+		return func() *exec.Cmd {
+			c := exec.Command(self)
+			c.Env = append(os.Environ(), "RECORD_BENCH_TIGHT="+strconv.Itoa(iters*10))
+			if seccomp {
+				c.Env = append(c.Env, "RECORD_BENCH_SECCOMP=1")
+			}
+			return c
+		}
+	}
 	workloads := []struct {
 		name string
 		cmd  func() *exec.Cmd
 	}{
-		{"busybox", func() *exec.Cmd {
-			script := fmt.Sprintf(`i=0; while [ $i -lt %d ]; do [ -e /etc/passwd ]; read x </etc/passwd; i=$((i+1)); done`, iters)
-			return exec.Command("/bin/busybox", "sh", "-c", script)
-		}},
-		{"tight", func() *exec.Cmd {
-			c := exec.Command(self)
-			c.Env = append(os.Environ(), "RECORD_BENCH_TIGHT="+strconv.Itoa(iters*10))
-			return c
-		}},
+		{"busybox", busybox(false)},
+		{"busybox+seccomp", busybox(true)},
+		{"tight", tightCmd(false)},
+		{"tight+seccomp", tightCmd(true)},
 	}
 	for _, w := range workloads {
-		var plain, rec []time.Duration
+		var plain, rec, floor []time.Duration
 		for i := 0; i < runs; i++ {
-			d, err := runIn(cg, w.cmd(), false)
-			if err != nil {
-				return err
+			for mode, list := range []*[]time.Duration{&plain, &rec, &floor} {
+				d, err := runIn(cg, w.cmd(), mode)
+				if err != nil {
+					return err
+				}
+				*list = append(*list, d)
 			}
-			plain = append(plain, d)
-			d, err = runIn(cg, w.cmd(), true)
-			if err != nil {
-				return err
-			}
-			rec = append(rec, d)
 		}
-		mp, mr := median(plain), median(rec)
-		fmt.Printf("%-8s unrecorded %v, recorded %v: overhead %+.1f%% (medians of %d)\n",
-			w.name, mp, mr, 100*(float64(mr)/float64(mp)-1), runs)
+		mp, mr, mf := median(plain), median(rec), median(floor)
+		pct := func(d time.Duration) float64 { return 100 * (float64(d)/float64(mp) - 1) }
+		fmt.Printf("%-16s unrecorded %v, recorded %v: %+.1f%%; empty sys_exit program %v: %+.1f%% (CPU, medians of %d)\n",
+			w.name, mp, mr, pct(mr), mf, pct(mf), runs)
 	}
 	return nil
 }
 
-// runIn runs cmd in the cgroup and returns the CPU time it used, recorder
-// attached beforehand when rec is set (its set-up is not counted).
-func runIn(cg string, cmd *exec.Cmd, rec bool) (time.Duration, error) {
+// emptyExit attaches a do-nothing tp_btf/sys_exit program: the cost of the
+// tracepoint itself, which no recorder body can go below.
+func emptyExit() (func(), error) {
+	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+		Type: ebpf.Tracing, AttachType: ebpf.AttachTraceRawTp, AttachTo: "sys_exit",
+		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}, License: "GPL",
+	})
+	if err != nil {
+		return nil, err
+	}
+	l, err := link.AttachTracing(link.TracingOptions{Program: p, AttachType: ebpf.AttachTraceRawTp})
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	return func() { l.Close(); p.Close() }, nil
+}
+
+// runIn runs cmd in the cgroup and returns the CPU time it used; mode 1
+// attaches the recorder beforehand, mode 2 an empty sys_exit program
+// (set-up is not counted).
+func runIn(cg string, cmd *exec.Cmd, mode int) (time.Duration, error) {
 	var r *record.Recorder
-	if rec {
+	switch mode {
+	case 1:
 		var err error
 		if r, err = record.Start(record.Options{Cgroup: cg}); err != nil {
 			return 0, err
 		}
+	case 2:
+		stop, err := emptyExit()
+		if err != nil {
+			return 0, err
+		}
+		defer stop()
 	}
 	fd, err := unix.Open(cg, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {

@@ -72,7 +72,7 @@ func imagesCmd() *cobra.Command {
 			return printImages(cmd.OutOrStdout(), imgs, format, quiet, noTrunc)
 		},
 	}
-	c.Flags().StringVar(&format, "format", "", "output format: table or json (one object per line)")
+	c.Flags().StringVar(&format, "format", "", "output format: table or json (an array, as `brig ps` prints)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
 	c.Flags().BoolVar(&noTrunc, "no-trunc", false, "show full image IDs")
 	return c
@@ -179,16 +179,13 @@ func printImages(w io.Writer, imgs []*store.Image, format string, quiet, noTrunc
 		return nil
 	}
 	if format == "json" {
+		all := []imageRow{}
+		for _, img := range imgs {
+			all = append(all, rows(img, noTrunc)...)
+		}
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
-		for _, img := range imgs {
-			for _, r := range rows(img, noTrunc) {
-				if err := enc.Encode(r); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return enc.Encode(all)
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
 	fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")

@@ -134,6 +134,7 @@ func policyGenerateCmd() *cobra.Command {
 	f.BoolVar(&c.UserNS, "userns", false, "also allow the capabilities inside a user namespace")
 	f.BoolVar(&c.CIL, "cil", false, "write CIL instead of a refpolicy .te")
 	f.StringVar(&c.FileCon, "file-contexts", "", "file_contexts used to type mounts (default: the policy's)")
+	f.StringVar(&c.Policy, "policy", "", "take port types from this binary policy (needs seinfo; default: the reference policy's table)")
 	f.StringVarP(&c.Output, "output", "o", "", "write to FILE instead of stdout")
 	return cmd
 }

@@ -73,16 +73,14 @@ func Main(path string, report *os.File) int {
 	var copies sync.WaitGroup
 	var ptyc chan PtyResult
 	if cfg.TTY {
-		sock := filepath.Join(dir, "console.sock")
-		os.Remove(sock)
-		l, err := Listen(sock)
+		l, sock, cleanup, err := ListenTemp()
 		if err != nil {
 			say(report, "error: "+err.Error())
 			return 1
 		}
-		defer os.Remove(sock)
+		defer cleanup()
 		ptyc = make(chan PtyResult, 1)
-		go func() { ptyc <- RecvPty(l); unix.Close(l) }()
+		go func() { ptyc <- RecvPty(l) }()
 		cmd.Args = append(cmd.Args[:len(cmd.Args)-1], "--console-socket", sock, cfg.ID)
 		cmd.Stdout, cmd.Stderr = devnull, devnull
 	} else {
@@ -280,6 +278,24 @@ func Listen(path string) (int, error) {
 		return -1, err
 	}
 	return fd, nil
+}
+
+// ListenTemp listens on a fresh socket in a private temporary directory.
+// A unix socket path is limited to 108 bytes, which a path under a deep
+// state root easily exceeds; the directory is 0700, so nobody else can
+// connect first and hand over a fake terminal.
+func ListenTemp() (fd int, path string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "brig-console-")
+	if err != nil {
+		return -1, "", nil, err
+	}
+	path = filepath.Join(dir, "sock")
+	fd, err = Listen(path)
+	if err != nil {
+		os.RemoveAll(dir)
+		return -1, "", nil, err
+	}
+	return fd, path, func() { unix.Close(fd); os.RemoveAll(dir) }, nil
 }
 
 // RecvPty accepts one connection on the listener and takes the fd it

@@ -138,7 +138,7 @@ func (e *Engine) Exec(r *container.Record, o ExecOptions) (int, error) {
 		opts.Stdin = devnull
 	}
 	if o.TTY {
-		path, recv, closeFn, err := monitor.Console(e.Containers.Path(r.ID))
+		path, recv, closeFn, err := monitor.Console()
 		if err != nil {
 			return -1, err
 		}

@@ -417,3 +417,37 @@ func TestCapabilitySeverity(t *testing.T) {
 		}
 	}
 }
+
+// Real "podman inspect" of three containers made with podman 4.3.1 here:
+// one with --cap-add SYS_TIME --cap-drop SETUID, a --privileged "privbox",
+// and "joiner" with --network/--pid container:privbox, label=disable and
+// -v /etc:/hostetc:ro. The array itself resolves the container: sharing.
+func TestRealPodmanInspect(t *testing.T) {
+	file := "testdata/fixtures/podman-inspect-real.json"
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := Load(file, data, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 3 || cs[0].Kind != KindPodmanInspect {
+		t.Fatalf("%d containers, kind %s", len(cs), cs[0].Kind)
+	}
+	fs := (&Linter{SELinuxEnabled: func() bool { return false }}).Check(cs)
+	got := map[string][]string{}
+	for _, f := range fs {
+		got[f.Container] = append(got[f.Container], f.Rule)
+	}
+	want := map[string]string{
+		cs[0].Name: "BRIG003 BRIG012 BRIG014 BRIG013",
+		"privbox":  "BRIG001 BRIG012 BRIG014 BRIG013",
+		"joiner":   "BRIG009 BRIG016 BRIG016 BRIG012 BRIG014 BRIG015 BRIG013",
+	}
+	for name, rules := range want {
+		if strings.Join(got[name], " ") != rules {
+			t.Errorf("%s: %v, want %s\n%s", name, got[name], rules, dump(fs))
+		}
+	}
+}

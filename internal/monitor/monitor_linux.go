@@ -8,12 +8,10 @@ package monitor
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -80,14 +78,11 @@ func Create(cfg Config, att Attach) (*Monitor, error) {
 	var closeAfter []*os.File
 	var ptyc chan conmon.PtyResult
 	if cfg.TTY {
-		sock := filepath.Join(filepath.Dir(cfg.ExitPath), "console.sock")
-		os.Remove(sock)
-		l, err := conmon.Listen(sock)
+		l, sock, cleanup, err := conmon.ListenTemp()
 		if err != nil {
 			return nil, err
 		}
-		defer os.Remove(sock)
-		defer unix.Close(l)
+		defer cleanup()
 		ptyc = make(chan conmon.PtyResult, 1)
 		go func() { ptyc <- conmon.RecvPty(l) }()
 		opts.ConsoleSocket = sock
@@ -227,20 +222,17 @@ func syncSize(from, to *os.File) {
 	}
 }
 
-// Console listens on a unix socket in dir for a runtime's pty master (the
+// Console listens on a unix socket for a runtime's pty master (the
 // --console-socket protocol). recv blocks until the master arrives.
-func Console(dir string) (path string, recv func() (*os.File, error), closeFn func(), err error) {
-	path = filepath.Join(dir, fmt.Sprintf("console-%d.sock", os.Getpid()))
-	os.Remove(path)
-	l, err := conmon.Listen(path)
+func Console() (path string, recv func() (*os.File, error), closeFn func(), err error) {
+	l, path, cleanup, err := conmon.ListenTemp()
 	if err != nil {
 		return "", nil, nil, err
 	}
 	c := make(chan conmon.PtyResult, 1)
 	go func() { c <- conmon.RecvPty(l) }()
 	recv = func() (*os.File, error) { r := <-c; return r.F, r.Err }
-	closeFn = func() { unix.Close(l); os.Remove(path) }
-	return path, recv, closeFn, nil
+	return path, recv, cleanup, nil
 }
 
 // Terminal copies between the user's terminal and a container pty until

@@ -22,11 +22,23 @@
 // the recording; the init's execve of the container's command does.
 // Options.Immediate begins at Start instead.
 //
+// # Hooks
+//
+// Only tracepoints load on this kernel (fentry, fexit, BPF-LSM and kprobes
+// do not): tp_btf/cap_capable, tp_btf/sys_exit, tp_btf/sched_process_exec,
+// tp_btf/sched_process_exit and tp_btf/signal_deliver. There is no
+// sys_enter program: an attached syscall tracepoint sends every syscall of
+// every task through the kernel's slow path, which costs more than the
+// programs themselves here, so one is used instead of two. The syscall
+// arguments are still in the saved registers at exit. Syscalls that never
+// exit with their number are inferred: exit and exit_group when the task
+// exits, rt_sigreturn when a signal is delivered to a handler.
+//
 // # Limits
 //
-//   - bind/connect are read at syscall entry from user memory: attempts are
-//     recorded, including failed ones; io_uring and sendto/sendmsg with an
-//     address (unconnected UDP) are not seen.
+//   - bind/connect addresses are read from user memory at syscall exit:
+//     attempts are recorded, including failed ones; io_uring and
+//     sendto/sendmsg with an address (unconnected UDP) are not seen.
 //   - Files: open/openat/openat2/creat that return a writable fd. Paths are
 //     as the container sees them (walked up to the task's root), at most 16
 //     components of at most 127 bytes; longer ones are dropped and counted

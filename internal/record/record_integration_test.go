@@ -23,6 +23,11 @@ import (
 // it does something privileged (as a runtime's setup would), then execs the
 // workload. The recorder must see the workload and not the init.
 func TestMain(m *testing.M) {
+	if os.Getenv("BRIG_RECORD_NONROOT") != "" {
+		_, err := Start(Options{Cgroup: "/sys/fs/cgroup/unified"})
+		fmt.Println(err)
+		os.Exit(0)
+	}
 	if os.Getenv("BRIG_RECORD_INIT") != "" {
 		// CAP_SYS_NICE check: must not appear in the profile.
 		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, -1); err != nil {
@@ -353,5 +358,34 @@ func TestBadCgroup(t *testing.T) {
 	}
 	if _, err := Start(Options{Cgroup: "/nonexistent"}); err == nil {
 		t.Error("missing cgroup: no error")
+	}
+}
+
+func TestNotRootIsNamed(t *testing.T) {
+	// Copy the test binary where an unprivileged user can run it.
+	dir, err := os.MkdirTemp("/var/tmp", "brig-rec-nonroot-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	self, _ := os.Executable()
+	data, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "record.test")
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "BRIG_RECORD_NONROOT=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !strings.Contains(string(out), "needs root") {
+		t.Errorf("unprivileged Start said %q, want it to name root", out)
 	}
 }

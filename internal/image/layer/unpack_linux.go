@@ -89,7 +89,11 @@ func (u *unpacker) openDir(name string) (int, error) {
 		}
 		next, err := unix.Openat2(cur, part, how)
 		if err == unix.ENOENT {
-			if err = unix.Mkdirat(cur, part, 0o755); err != nil && err != unix.EEXIST {
+			if err = unix.Mkdirat(cur, part, 0o755); err == nil {
+				// Parents the tar does not list get 0755 whatever the umask.
+				err = unix.Fchmodat(cur, part, 0o755, 0)
+			}
+			if err != nil && err != unix.EEXIST {
 				unix.Close(cur)
 				return -1, u.pathErr(name, err)
 			}
@@ -300,7 +304,7 @@ func (u *unpacker) whiteout(pfd int, name, base string) error {
 			defer unix.Close(fd)
 			return unix.Fsetxattr(fd, opaqueXattr, []byte("y"), 0)
 		}
-		return touch(pfd, base)
+		return u.touch(pfd, name, base)
 	}
 	if strings.HasPrefix(base, whMeta) {
 		return nil // aufs bookkeeping (.wh..wh.plnk and friends)
@@ -315,11 +319,16 @@ func (u *unpacker) whiteout(pfd int, name, base string) error {
 		}
 		return unix.Mknodat(pfd, target, unix.S_IFCHR, 0)
 	}
-	return touch(pfd, base)
+	return u.touch(pfd, name, base)
 }
 
-func touch(pfd int, base string) error {
-	fd, err := unix.Openat(pfd, base, unix.O_CREAT|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+// touch creates an empty marker file, replacing whatever was there rather
+// than opening it (an existing special file could block an open).
+func (u *unpacker) touch(pfd int, name, base string) error {
+	if err := u.clear(pfd, name, base, false); err != nil {
+		return err
+	}
+	fd, err := unix.Openat(pfd, base, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		return err
 	}

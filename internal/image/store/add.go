@@ -87,6 +87,11 @@ func (s *Store) unpackTemp(r io.Reader) (dir, diffID string, meta *layerMeta, er
 	if err := os.Mkdir(root, 0o755); err != nil {
 		return "", "", nil, err
 	}
+	// The container's / when the tar has no "./" entry: 0755 whatever
+	// the umask, or non-root users could not reach anything.
+	if err := os.Chmod(root, 0o755); err != nil {
+		return "", "", nil, err
+	}
 	plain, _, err := decompress(r)
 	if err != nil {
 		return "", "", nil, fmt.Errorf("decompressing layer: %w", err)

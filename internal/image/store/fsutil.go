@@ -9,15 +9,21 @@ import (
 )
 
 // writeFileAtomic writes data to a temporary file beside p, syncs it and
-// renames it over p, so readers see the old or the new content, never a mix.
-func writeFileAtomic(p string, data []byte) error {
+// renames it over p, so readers see the old or the new content, never a mix,
+// even after a power loss.
+func writeFileAtomic(p string, data []byte) error { return writeFile(p, data, true) }
+
+// writeFile is writeFileAtomic with the syncs optional: without them a
+// crashed process still leaves old or new content, a crashed machine may
+// lose the update.
+func writeFile(p string, data []byte, durable bool) error {
 	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-"+filepath.Base(p)+"-*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
 	_, err = f.Write(data)
-	if err == nil {
+	if err == nil && durable {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -29,6 +35,9 @@ func writeFileAtomic(p string, data []byte) error {
 	if err != nil {
 		os.Remove(tmp)
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(filepath.Dir(p))
 }

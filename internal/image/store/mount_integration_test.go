@@ -248,3 +248,43 @@ func BenchmarkMountRemove(b *testing.B) {
 		}
 	}
 }
+
+// overlayfs refuses a lower directory twice; an image repeating a layer
+// still mounts.
+func TestOverlayRepeatedLayer(t *testing.T) {
+	rootOnly(t)
+	l, err := testimage.Layer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(withLayer(t, busybox(t), map[string]string{"extra": "e"}), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := serve(t)
+	push(t, host+"/rep:1", img)
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.Pull(context.Background(), host+"/rep:1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored.Layers) != 3 || stored.Layers[0] != stored.Layers[2] {
+		t.Fatalf("layers = %v", stored.Layers)
+	}
+	rootfs, err := s.Mount(stored, "rep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Remove("rep")
+	if got := mountFSType(t, rootfs); got != "overlay" {
+		t.Errorf("mountinfo shows %q, want overlay", got)
+	}
+	for _, p := range []string{"extra", "bin/busybox"} {
+		if _, err := os.Lstat(filepath.Join(rootfs, p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+}

@@ -48,6 +48,7 @@ func (s *Store) Mount(img *Image, id string, opts ...MountOption) (string, error
 	rootfs := filepath.Join(cdir, "rootfs")
 
 	rec, err := s.readContainer(id)
+	fresh := errors.Is(err, os.ErrNotExist)
 	switch {
 	case err == nil:
 		if rec.Image != img.ID {
@@ -66,7 +67,9 @@ func (s *Store) Mount(img *Image, id string, opts ...MountOption) (string, error
 		if err == nil {
 			return rootfs, nil
 		}
-		if !overlayUnavailable(err) {
+		if !fresh || !overlayUnavailable(err) {
+			// An existing container's changes live in its upper
+			// directory: never trade them for a fresh copy.
 			return "", err
 		}
 		// Fall back for good: the copy is the container's rootfs from now on.
@@ -116,7 +119,9 @@ func (s *Store) writeContainer(id string, rec *containerRecord) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(s.containerDir(id), "record.json"), data)
+	// Not synced: this is on the path of every `brig run`, and a record lost
+	// to a power cut is rewritten by the next Mount of the container.
+	return writeFile(filepath.Join(s.containerDir(id), "record.json"), data, false)
 }
 
 func overlayUnavailable(err error) bool {
@@ -137,9 +142,16 @@ func (s *Store) mountOverlay(cdir string, layers []string, label string) error {
 			return err
 		}
 	}
+	// Top layer first. A layer that recurs keeps only its topmost place:
+	// overlayfs refuses a directory twice, and the upper copy already
+	// redoes everything the lower one did.
 	var lower []string
+	seen := map[string]bool{}
 	for i := len(layers) - 1; i >= 0; i-- {
-		lower = append(lower, filepath.Join(s.layerDir(layers[i]), "root"))
+		if !seen[layers[i]] {
+			seen[layers[i]] = true
+			lower = append(lower, filepath.Join(s.layerDir(layers[i]), "root"))
+		}
 	}
 	if len(lower) == 0 {
 		// overlayfs needs a lower layer; an image without layers gets an

@@ -198,7 +198,6 @@ struct {
 } stacks SEC(".maps");
 
 struct stack_ctx {
-	struct stack *st;
 	__u32 n;
 	__u32 hit;
 };
@@ -406,6 +405,38 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 	return 0;
 }
 
+#define O_ACCMODE 03
+#define O_CREAT 0100
+#define O_TRUNC 01000
+
+/* Could this open have returned a writable fd? Decided from the flags in
+ * the saved registers, so read-only opens (most of them) cost no walk
+ * through the fd table; FMODE_WRITE on the file then confirms. */
+static __always_inline int write_flags(__u64 flags)
+{
+	return (flags & O_ACCMODE) != 0 || (flags & (O_CREAT | O_TRUNC)) != 0;
+}
+
+static __always_inline int write_open(struct pt_regs *regs, long nr)
+{
+	/* Load both registers up front: a pointer chosen by nr would make the
+	 * verifier see one load with two kinds of pointer. */
+	__u64 si = regs->si, dx = regs->dx;
+	if (nr == NR_CREAT)
+		return 1;
+	if (nr == NR_OPEN)
+		return write_flags(si);
+	if (nr == NR_OPENAT)
+		return write_flags(dx);
+	if (nr == NR_OPENAT2) { /* struct open_how: flags come first */
+		__u64 flags = 0;
+		if (bpf_probe_read_user(&flags, sizeof(flags), (void *)dx))
+			return 1;
+		return write_flags(flags);
+	}
+	return 0;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_exit, struct pt_regs *regs, long ret)
 {
@@ -422,7 +453,7 @@ int BPF_PROG(on_exit, struct pt_regs *regs, long ret)
 		net_event(regs, EV_CONNECT);
 		return 0;
 	}
-	if (ret < 0 || (nr != NR_OPENAT && nr != NR_OPEN && nr != NR_OPENAT2 && nr != NR_CREAT))
+	if (ret < 0 || !write_open(regs, nr))
 		return 0;
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct file *f = fd_file(t, ret);

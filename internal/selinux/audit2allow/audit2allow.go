@@ -53,6 +53,7 @@ type Rule struct {
 	First          Stamp  // the earliest record
 	Comm, Path     string // of the first record
 	Fact           *Fact  // what the policy says, with --policy
+	Role           string // source role of the first record
 }
 
 // Stamp identifies an audit record.
@@ -123,7 +124,7 @@ func (s *Set) Add(r *avc.Record) {
 	if a == nil {
 		a = &acc{Rule: Rule{
 			Source: k.src, Target: k.tgt, Class: k.class, MCS: k.mcs,
-			First: Stamp{r.Time, r.Serial, r.Line}, Comm: r.Comm, Path: r.Path,
+			First: Stamp{r.Time, r.Serial, r.Line}, Comm: r.Comm, Path: r.Path, Role: r.Source.Role,
 		}}
 		if k.mcs {
 			a.SLevel, a.TLevel = r.Source.Level, r.Target.Level

@@ -15,6 +15,9 @@ type Fact struct {
 	Allowed   []string `json:"allow"`     // granted by unconditional rules
 	Dontaudit []string `json:"dontaudit"` // silenced by dontaudit rules in effect
 	Bools     []Bool   `json:"cond"`      // granted by conditional rules
+	// BadRole is set when the source role may not hold the source type:
+	// audit2allow drops such denials as invalid contexts.
+	BadRole string `json:"badrole"`
 }
 
 // Bool is a conditional allow: Perms are granted while Expr == Block.
@@ -45,7 +48,21 @@ ws = {q["s"] for q in qs}; wt = {q["t"] for q in qs}; wc = {q["c"] for q in qs}
 idx = {}
 for i, q in enumerate(qs):
     idx.setdefault((q["s"], q["t"], q["c"]), []).append(i)
-res = [{"unknown": sorted({q["s"], q["t"]} - types), "allow": [], "dontaudit": [], "cond": []} for q in qs]
+res = [{"unknown": sorted({q["s"], q["t"]} - types), "allow": [], "dontaudit": [], "cond": [], "badrole": ""} for q in qs]
+roles = {}
+for i, q in enumerate(qs):
+    r = q["r"]
+    if not r or r == "object_r" or q["s"] not in types:
+        continue
+    if r not in roles:
+        try:
+            roles[r] = {str(t) for t in pol.lookup_role(r).types()}
+        except Exception:
+            roles[r] = None
+    if roles[r] is None:
+        res[i]["badrole"] = r + " (no such role)"
+    elif q["s"] not in roles[r]:
+        res[i]["badrole"] = r
 exp = {}
 def names(x):
     k = str(x)
@@ -95,6 +112,7 @@ func PolicyFacts(ctx context.Context, policy string, rules []Rule) ([]Fact, erro
 		T string   `json:"t"`
 		C string   `json:"c"`
 		P []string `json:"p"`
+		R string   `json:"r"`
 	}
 	qs := make([]query, len(rules))
 	for i, r := range rules {
@@ -102,7 +120,7 @@ func PolicyFacts(ctx context.Context, policy string, rules []Rule) ([]Fact, erro
 		if t == "self" {
 			t = r.Source
 		}
-		qs[i] = query{r.Source, t, r.Class, r.Perms}
+		qs[i] = query{r.Source, t, r.Class, r.Perms, r.Role}
 	}
 	in, err := json.Marshal(qs)
 	if err != nil {
@@ -140,13 +158,17 @@ func policyNotes(r *Rule, f *Fact) (notes []string, covered bool) {
 			strings.Join(f.Unknown, " and ")+map[bool]string{true: " is", false: " are"}[len(f.Unknown) == 1]),
 			"#!!!! The module that declares it must be installed with this rule."}, true
 	}
+	if f.BadRole != "" {
+		notes = append(notes, fmt.Sprintf("#!!!! Role %s may not hold type %s in the policy: audit2allow drops this", f.BadRole, r.Source),
+			"#!!!! denial as an invalid context. The rule is kept; the role needs the type too.")
+	}
 	allowed := map[string]bool{}
 	for _, p := range f.Allowed {
 		allowed[p] = true
 	}
 	if all(r.Perms, allowed) {
-		return []string{"#!!!! This avc is allowed in the current policy (a boolean, a constraint or",
-			"#!!!! a different policy at the time of the denial may explain it)."}, true
+		return append(notes, "#!!!! This avc is allowed in the current policy (a boolean, a constraint or",
+			"#!!!! a different policy at the time of the denial may explain it)."), true
 	}
 	for _, b := range f.Bools {
 		state := "on"

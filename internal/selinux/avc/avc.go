@@ -46,9 +46,9 @@ type Record struct {
 	// record does not say (older kernels).
 	Permissive int8
 	Ioctl      []uint16 // ioctlcmd= values
-	Comm       string
-	Path       string // only with Parser.Details
-	Text       string // only with Parser.KeepText
+	Comm       string   // only with Parser.Details
+	Path       string   // only with Parser.Details
+	Text       string   // only with Parser.KeepText
 }
 
 // LineError is a problem with one input line. Warn is set for problems
@@ -73,7 +73,7 @@ func (e *LineError) Error() string {
 type Parser struct {
 	File     string // name for messages
 	KeepText bool   // keep each record's line in Record.Text
-	Details  bool   // keep Record.Path (costs an allocation per record)
+	Details  bool   // keep Record.Comm and Path (costs time per record)
 	// FirstLine is the line number of the input's first line minus one,
 	// for inputs that are a slice of a larger file.
 	FirstLine int
@@ -265,7 +265,9 @@ func (p *Parser) parseLine(line []byte, rec *Record) (ok bool, msg string, warns
 			}
 			rec.Ioctl = append(rec.Ioctl, uint16(v))
 		case "comm":
-			rec.Comm = p.intern(val)
+			if p.Details {
+				rec.Comm = p.intern(val)
+			}
 		case "path":
 			if p.Details {
 				rec.Path = string(val)
@@ -337,37 +339,55 @@ func parseStamp(b []byte) (time.Time, uint64, string) {
 	if end < 0 {
 		return time.Time{}, 0, "malformed audit(...) stamp: no \")\""
 	}
-	s := string(b[:end])
-	colon := strings.LastIndexByte(s, ':')
+	b = b[:end]
+	colon := bytes.LastIndexByte(b, ':')
 	if colon < 0 {
-		return time.Time{}, 0, fmt.Sprintf("malformed audit stamp %q: no serial number", s)
+		return time.Time{}, 0, fmt.Sprintf("malformed audit stamp %q: no serial number", b)
 	}
-	serial, err := strconv.ParseUint(s[colon+1:], 10, 64)
-	if err != nil {
-		return time.Time{}, 0, fmt.Sprintf("malformed audit stamp %q: bad serial number", s)
+	serial, ok := digits(b[colon+1:])
+	if !ok {
+		return time.Time{}, 0, fmt.Sprintf("malformed audit stamp %q: bad serial number", b)
 	}
-	ts := s[:colon]
-	if strings.IndexByte(ts, '/') >= 0 {
+	ts := b[:colon]
+	if bytes.IndexByte(ts, '/') >= 0 {
 		// ausearch -i: local time, with a 2- or 4-digit year.
-		t, err := time.ParseInLocation("01/02/2006 15:04:05.000", ts, time.Local)
+		t, err := time.ParseInLocation("01/02/2006 15:04:05.000", string(ts), time.Local)
 		if err != nil {
-			t, err = time.ParseInLocation("01/02/06 15:04:05.000", ts, time.Local)
+			t, err = time.ParseInLocation("01/02/06 15:04:05.000", string(ts), time.Local)
 		}
 		if err != nil {
-			return time.Time{}, 0, fmt.Sprintf("malformed audit stamp %q", s)
+			return time.Time{}, 0, fmt.Sprintf("malformed audit stamp %q", b)
 		}
 		return t, serial, ""
 	}
-	sec, frac, _ := strings.Cut(ts, ".")
+	sec, frac, _ := bytes.Cut(ts, []byte{'.'})
 	if len(frac) > 3 {
 		frac = frac[:3]
 	}
-	secs, err1 := strconv.ParseInt(sec, 10, 64)
-	ms, err2 := strconv.ParseInt(frac+"000"[len(frac):], 10, 64)
-	if err1 != nil || err2 != nil || secs < 0 || strings.ContainsAny(sec+frac, "+-") {
-		return time.Time{}, 0, fmt.Sprintf("malformed audit stamp %q", s)
+	secs, ok1 := digits(sec)
+	ms, ok2 := digits(frac)
+	if !ok1 || !ok2 && len(frac) > 0 || secs > 1<<40 {
+		return time.Time{}, 0, fmt.Sprintf("malformed audit stamp %q", b)
 	}
-	return time.Unix(secs, ms*int64(time.Millisecond)), serial, ""
+	for i := len(frac); i < 3; i++ {
+		ms *= 10
+	}
+	return time.Unix(int64(secs), int64(ms)*int64(time.Millisecond)), serial, ""
+}
+
+// digits parses a non-empty run of decimal digits without allocating.
+func digits(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, true
 }
 
 // nextField splits off one key=value pair; values may be "quoted". stop is

@@ -11,7 +11,7 @@ import (
 func parseAll(t testing.TB, in string) ([]Record, []*LineError) {
 	t.Helper()
 	var recs []Record
-	p := &Parser{File: "in.log"}
+	p := &Parser{File: "in.log", Details: true}
 	probs, err := p.Parse(strings.NewReader(in), func(r *Record) error {
 		c := *r
 		c.Perms = append([]string(nil), r.Perms...)

@@ -2,11 +2,14 @@ package policygen
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/brigrt/brig/internal/selinux/refpolicy"
 )
 
 // Config is one `brig policy generate` run: a base from --from or the
@@ -26,6 +29,7 @@ type Config struct {
 	UserNS     bool
 	CIL        bool
 	FileCon    string // file_contexts to type mounts; "" is the policy's
+	Policy     string // binary policy whose port types to use; "" is refpolicy's table
 	Output     string // file to write; "" is stdout
 }
 
@@ -77,6 +81,11 @@ func Generate(c Config, stdout io.Writer) error {
 	}
 	if c.NoNetwork {
 		s.Network, s.DNS = false, false
+	}
+	if c.Policy != "" {
+		if s.PortTable, err = refpolicy.ReadPorts(context.Background(), c.Policy); err != nil {
+			return err
+		}
 	}
 	s.Permissive = c.Permissive
 	s.UserNS = c.UserNS

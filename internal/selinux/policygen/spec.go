@@ -29,6 +29,9 @@ type Spec struct {
 	UserNS     bool // also grant the capabilities inside a user namespace
 	// Source says where the spec came from, for the header comment.
 	Source string
+	// PortTable maps ports to types; nil means the reference policy's
+	// table built into brig (refpolicy.ReadPorts reads a policy's own).
+	PortTable refpolicy.Ports
 }
 
 // Port is a port the container binds (listens on) or connects to.
@@ -144,8 +147,11 @@ func (s *Spec) Normalize(lookup func(path string) (string, error)) error {
 	for _, p := range s.Ports {
 		if p.Type == "" {
 			t, ok := refpolicy.PortType(p.Proto, p.Port)
+			if s.PortTable != nil {
+				t, ok = s.PortTable.Type(p.Proto, p.Port)
+			}
 			if !ok {
-				return fmt.Errorf("port %d/%s: no port type in the reference policy", p.Port, p.Proto)
+				return fmt.Errorf("port %d/%s: no port type in the policy", p.Port, p.Proto)
 			}
 			p.Type = t
 		} else if !typeRE.MatchString(p.Type) {
