@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/brigrt/brig/internal/caps"
@@ -47,17 +46,27 @@ func LoadBundle(bundle string) (*specs.Spec, error) {
 	return &s, nil
 }
 
-var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_+.-]*$`)
-
 // ValidID rejects ids that could escape the state directory.
 func ValidID(id string) error {
 	if id == "" {
 		return errors.New("container id cannot be empty")
 	}
-	if len(id) > 1024 || !idRE.MatchString(id) {
+	if len(id) > 1024 || !validIDChars(id) {
 		return fmt.Errorf("invalid container id %q: use letters, digits and _+.- only", id)
 	}
 	return nil
+}
+
+// validIDChars is ^[A-Za-z0-9][A-Za-z0-9_+.-]*$ without linking regexp.
+func validIDChars(id string) bool {
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune("_+.-", rune(c))) {
+			return false
+		}
+	}
+	return true
 }
 
 var nsTypes = map[specs.LinuxNamespaceType]bool{

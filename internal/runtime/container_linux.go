@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -16,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/opencontainers/cgroups"
+	"github.com/brigrt/brig/internal/cgroup"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -136,7 +135,6 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 		return nil, err
 	}
 	st = &State{ID: id, Bundle: bundle, Rootfs: spec.Root.Path, Created: time.Now().UTC(), Annotations: spec.Annotations, Phase: Creating, Spec: spec}
-	st.Cgroup = &CgroupState{Path: cgPath}
 	var cmd *exec.Cmd
 	defer func() {
 		if err != nil {
@@ -147,11 +145,11 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 			rt.destroy(st)
 		}
 	}()
-	mgr, _, err := newCgroupManager(cgPath, spec)
+	mgr, err := cgroup.New(cgPath)
 	if err != nil {
 		return st, fmt.Errorf("cgroups: %w", err)
 	}
-	st.Cgroup = cgroupState(cgPath, mgr)
+	st.Cgroup = mgr
 	if err := rt.Store.Save(st); err != nil {
 		return st, err
 	}
@@ -210,8 +208,7 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	if err := rt.Store.Save(st); err != nil {
 		return st, err
 	}
-	res, _ := convertResources(spec)
-	if err := mgr.Set(res); err != nil {
+	if err := mgr.Set(spec.Linux.Resources); err != nil {
 		return st, fmt.Errorf("cgroups: set resources: %w", err)
 	}
 	if spec.Process.SelinuxLabel != "" && !selinuxEnabled() {
@@ -404,19 +401,18 @@ func writeTimeOffsets(off map[string]specs.LinuxTimeOffset) error {
 }
 
 // sendConsole hands the pty master to the engine's console socket, the way
-// runc does (one SCM_RIGHTS message).
+// runc does (one SCM_RIGHTS message with the name as payload). Raw
+// syscalls: the net package would add a megabyte to every runtime start.
 func sendConsole(path string, fd int) error {
-	c, err := net.Dial("unix", path)
+	s, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("console socket: %w", err)
 	}
-	defer c.Close()
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		return errors.New("console socket is not a unix socket")
+	defer unix.Close(s)
+	if err := unix.Connect(s, &unix.SockaddrUnix{Name: path}); err != nil {
+		return fmt.Errorf("console socket %s: %w", path, err)
 	}
-	_, _, err = uc.WriteMsgUnix([]byte("/dev/ptmx"), unix.UnixRights(fd), nil)
-	if err != nil {
+	if err := unix.Sendmsg(s, []byte("/dev/ptmx"), unix.UnixRights(fd), nil, 0); err != nil {
 		return fmt.Errorf("send console: %w", err)
 	}
 	return nil
@@ -490,10 +486,8 @@ func (rt *Runtime) Status(s *State) string {
 		}
 	}
 	if s.Cgroup != nil {
-		if m, err := managerFromState(s.Cgroup); err == nil {
-			if fs, err := m.GetFreezerState(); err == nil && fs == cgroups.Frozen {
-				return Paused
-			}
+		if f, err := s.Cgroup.Frozen(); err == nil && f {
+			return Paused
 		}
 	}
 	return Running
@@ -570,11 +564,7 @@ func (rt *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 		return fmt.Errorf("container %q is not running", id)
 	}
 	if all && st.Cgroup != nil {
-		m, err := managerFromState(st.Cgroup)
-		if err != nil {
-			return err
-		}
-		pids, err := m.GetAllPids()
+		pids, err := st.Cgroup.Pids()
 		if err != nil {
 			return err
 		}
@@ -582,7 +572,7 @@ func (rt *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 			_ = killPid(p, sig)
 		}
 		if status == Paused && sig == unix.SIGKILL {
-			_ = m.Freeze(cgroups.Thawed)
+			_ = st.Cgroup.Freeze(false)
 		}
 		return nil
 	}
@@ -618,18 +608,7 @@ func (rt *Runtime) Delete(id string, force bool) error {
 // destroy kills whatever is left of the container and removes its cgroups
 // and state directory. It tolerates every partial state create can leave.
 func (rt *Runtime) destroy(st *State) {
-	var m cgroupManager
-	if st.Cgroup != nil && st.Cgroup.Path != "" {
-		var err error
-		if len(st.Cgroup.Paths) == 0 && st.Cgroup.V2 == "" {
-			m, _, err = newCgroupManager(st.Cgroup.Path, &specs.Spec{})
-		} else {
-			m, err = managerFromState(st.Cgroup)
-		}
-		if err != nil {
-			m = nil
-		}
-	}
+	m := st.Cgroup
 	if st.alive() {
 		_ = killPid(st.Pid, unix.SIGKILL)
 	}
@@ -638,11 +617,8 @@ func (rt *Runtime) destroy(st *State) {
 	}
 	waitGone(st)
 	if m != nil {
-		for i := 0; i < 100; i++ {
-			if err := m.Destroy(); err == nil {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
+		if err := m.Destroy(); err != nil {
+			rt.warn("%v", err)
 		}
 	}
 	_ = os.RemoveAll(rt.Store.dir(st.ID))
@@ -655,28 +631,24 @@ func waitGone(st *State) {
 }
 
 // Pause freezes every process of the container.
-func (rt *Runtime) Pause(id string) error { return rt.freeze(id, cgroups.Frozen) }
+func (rt *Runtime) Pause(id string) error { return rt.freeze(id, true) }
 
 // Resume thaws a paused container.
-func (rt *Runtime) Resume(id string) error { return rt.freeze(id, cgroups.Thawed) }
+func (rt *Runtime) Resume(id string) error { return rt.freeze(id, false) }
 
-func (rt *Runtime) freeze(id string, fs cgroups.FreezerState) error {
+func (rt *Runtime) freeze(id string, freeze bool) error {
 	st, err := rt.Store.Load(id)
 	if err != nil {
 		return err
 	}
 	status := rt.Status(st)
-	if fs == cgroups.Frozen && status != Running && status != Created {
+	if freeze && status != Running && status != Created {
 		return fmt.Errorf("container %q is %s, not running", id, status)
 	}
-	if fs == cgroups.Thawed && status != Paused {
+	if !freeze && status != Paused {
 		return fmt.Errorf("container %q is not paused", id)
 	}
-	m, err := managerFromState(st.Cgroup)
-	if err != nil {
-		return err
-	}
-	return m.Freeze(fs)
+	return st.Cgroup.Freeze(freeze)
 }
 
 // Pids lists the host pids of the container's processes.
@@ -688,11 +660,7 @@ func (rt *Runtime) Pids(id string) ([]int, error) {
 	if st.Cgroup == nil {
 		return nil, nil
 	}
-	m, err := managerFromState(st.Cgroup)
-	if err != nil {
-		return nil, err
-	}
-	return m.GetAllPids()
+	return st.Cgroup.Pids()
 }
 
 // OOMKills reports how many processes the kernel OOM-killed in the container.
@@ -700,11 +668,7 @@ func (rt *Runtime) OOMKills(st *State) (uint64, error) {
 	if st.Cgroup == nil {
 		return 0, nil
 	}
-	m, err := managerFromState(st.Cgroup)
-	if err != nil {
-		return 0, err
-	}
-	return m.OOMKillCount()
+	return st.Cgroup.OOMKills()
 }
 
 // ExecOpts are exec's options.
@@ -791,10 +755,8 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		return -1, err
 	}
 	if st.Cgroup != nil {
-		for _, dir := range cgroupDirs(st.Cgroup) {
-			if err := cgroups.WriteCgroupProc(dir, cmd.Process.Pid); err != nil {
-				return fail(fmt.Errorf("join cgroup %s: %w", dir, err))
-			}
+		if err := st.Cgroup.Join(cmd.Process.Pid); err != nil {
+			return fail(fmt.Errorf("join cgroup: %w", err))
 		}
 	}
 	cfg := initConfig{ID: id, Exec: true, Spec: st.Spec, Process: p, Bundle: st.Bundle, PreserveFds: o.PreserveFds, MntNsFd: syncFd + 1}
@@ -830,23 +792,6 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		return 0, nil
 	}
 	return waitForward(cmd.Process)
-}
-
-func cgroupDirs(cs *CgroupState) []string {
-	if len(cs.Paths) == 0 && cs.V2 != "" {
-		return []string{cs.V2}
-	}
-	seen := map[string]bool{}
-	var dirs []string
-	for _, d := range cs.Paths {
-		if d != "" && !seen[d] {
-			if _, err := os.Stat(d); err == nil {
-				seen[d] = true
-				dirs = append(dirs, d)
-			}
-		}
-	}
-	return dirs
 }
 
 // waitForward waits for p, passing on the signals this process receives,

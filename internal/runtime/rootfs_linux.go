@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/cyphar/filepath-securejoin/pathrs-lite"
-	"github.com/opencontainers/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -162,6 +161,19 @@ func (r *rootfs) mount(m specs.Mount) error {
 	}
 	flags := o.flags &^ unix.MS_REMOUNT
 	err = unix.Mount(m.Source, fdPath(dest), typ, flags, data)
+	if errors.Is(err, unix.EINVAL) && typ == "mqueue" && data != o.dataString() {
+		// Kernels that cannot mount mqueue with context= (Debian's 6.1
+		// among them): mount it unlabelled, then label its root, as runc does.
+		if err = unix.Mount(m.Source, fdPath(dest), typ, flags, o.dataString()); err == nil {
+			label := r.spec.Linux.MountLabel
+			err = r.withPath(m.Destination, func(p string) error {
+				if err := unix.Setxattr(p, "security.selinux", []byte(label), 0); err != nil {
+					return fmt.Errorf("label %s %s: %w", m.Destination, label, err)
+				}
+				return nil
+			})
+		}
+	}
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY) {
 		if typ == "mqueue" || typ == "sysfs" {
 			// In a user namespace without its own netns/ipcns these are
@@ -291,8 +303,8 @@ func remountPath(p string, flags uintptr) error {
 	return unix.Mount("", p, "", flags, "")
 }
 
-// mountCgroup exposes the container's own cgroups at dest: cgroup2 on a
-// unified host, or one bind per v1 hierarchy under a tmpfs.
+// mountCgroup exposes the container's own cgroups at dest: its v2
+// directory on a unified host, or one bind per v1 hierarchy under a tmpfs.
 func (r *rootfs) mountCgroup(m specs.Mount, o mountOpts) error {
 	cs := r.cfg.Cgroup
 	ro := o.flags&unix.MS_RDONLY != 0
@@ -304,7 +316,7 @@ func (r *rootfs) mountCgroup(m specs.Mount, o mountOpts) error {
 	if cs == nil {
 		return nil
 	}
-	if cgroups.IsCgroup2UnifiedMode() {
+	if cs.V1 == nil {
 		if cs.V2 == "" {
 			return nil
 		}
@@ -316,19 +328,27 @@ func (r *rootfs) mountCgroup(m specs.Mount, o mountOpts) error {
 	if err := unix.Mount("tmpfs", fdPath(dest), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755"); err != nil {
 		return err
 	}
-	mounts, err := cgroups.GetCgroupMounts(false)
-	if err != nil {
-		return err
+	// One bind per hierarchy; co-mounted controllers (cpu,cpuacct) get
+	// symlinks, as on the host.
+	byDir := map[string][]string{}
+	for ctrl, dir := range cs.V1 {
+		byDir[dir] = append(byDir[dir], ctrl)
 	}
-	for _, cm := range mounts {
-		if len(cm.Subsystems) == 0 {
-			continue
+	// On a hybrid host the cgroup2 (unified) directory is not exposed:
+	// runc 1.1 binds only the v1 hierarchies (GetCgroupMounts(false)) and
+	// so does crun, so a container (systemd in it, say) sees the same
+	// legacy layout under either runtime (test/engines TestPodmanMounts).
+	dirs := make([]string, 0, len(byDir))
+	for d := range byDir {
+		dirs = append(dirs, d)
+	}
+	sortStrings(dirs)
+	flags := unix.MS_BIND | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | boolFlag(ro, unix.MS_RDONLY)
+	for _, dir := range dirs {
+		name := filepath.Base(strings.TrimSuffix(dir, cs.Path))
+		if _, err := os.Stat(dir); err != nil {
+			continue // a hierarchy the container has no directory in
 		}
-		dir := cs.Paths[cm.Subsystems[0]]
-		if dir == "" {
-			continue
-		}
-		name := filepath.Base(cm.Mountpoint)
 		sub := filepath.Join(m.Destination, name)
 		d, err := r.mkdest(sub, false)
 		if err != nil {
@@ -339,22 +359,12 @@ func (r *rootfs) mountCgroup(m specs.Mount, o mountOpts) error {
 		if err != nil {
 			return fmt.Errorf("bind %s: %w", dir, err)
 		}
-		if err := r.remount(sub, unix.MS_BIND|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC|boolFlag(ro, unix.MS_RDONLY)); err != nil {
+		if err := r.remount(sub, flags); err != nil {
 			return err
 		}
-		for _, ss := range cm.Subsystems {
-			if ss != name && len(cm.Subsystems) > 1 {
-				_ = os.Symlink(name, filepath.Join(r.root, m.Destination, ss))
-			}
-		}
-	}
-	if v2 := cs.Paths[""]; v2 != "" {
-		sub := filepath.Join(m.Destination, "unified")
-		if d, err := r.mkdest(sub, false); err == nil {
-			err = unix.Mount(v2, fdPath(d), "", unix.MS_BIND, "")
-			d.Close()
-			if err == nil {
-				_ = r.remount(sub, unix.MS_BIND|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC|boolFlag(ro, unix.MS_RDONLY))
+		for _, ctrl := range byDir[dir] {
+			if ctrl != "" && ctrl != name && !strings.Contains(ctrl, "=") {
+				_ = os.Symlink(name, filepath.Join(r.root, m.Destination, ctrl))
 			}
 		}
 	}

@@ -35,14 +35,6 @@ type State struct {
 	Spec *specs.Spec `json:"spec"`
 }
 
-// CgroupState records where the container's cgroups are, so delete can
-// remove them even if create was interrupted.
-type CgroupState struct {
-	Path  string            `json:"path"`
-	Paths map[string]string `json:"paths,omitempty"` // v1: controller -> absolute dir
-	V2    string            `json:"v2,omitempty"`    // absolute dir on a unified hierarchy
-}
-
 // Container status values, as in the runtime spec.
 const (
 	Creating = "creating"

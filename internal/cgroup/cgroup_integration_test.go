@@ -1,0 +1,131 @@
+//go:build integration && linux
+
+package cgroup
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func i64p(v int64) *int64 { return &v }
+
+func TestApplySetDestroy(t *testing.T) {
+	path := fmt.Sprintf("/brig-cgtest/%d", os.Getpid())
+	m, err := New(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	if err := m.Apply(cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if err := m.Destroy(); err != nil {
+			t.Error(err)
+		}
+		for _, d := range m.dirs() {
+			if _, err := os.Stat(d); err == nil {
+				t.Errorf("%s survives Destroy", d)
+			}
+		}
+		for _, d := range m.dirs() {
+			os.Remove(filepath.Dir(d))
+		}
+	}()
+	shares := uint64(512)
+	quota, period := int64(50000), uint64(100000)
+	r := &specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: i64p(64 << 20)},
+		Pids:   &specs.LinuxPids{Limit: i64p(10)},
+		CPU:    &specs.LinuxCPU{Shares: &shares, Quota: &quota, Period: &period, Cpus: "0"},
+	}
+	if err := m.Set(r); err != nil {
+		t.Fatal(err)
+	}
+	pids, err := m.Pids()
+	if err != nil || len(pids) != 1 || pids[0] != cmd.Process.Pid {
+		t.Fatalf("Pids = %v, %v", pids, err)
+	}
+	// The kernel's view of what was set.
+	check := func(dir, file, want string) {
+		got, err := read(dir, file)
+		if err != nil || got != want {
+			t.Errorf("%s/%s = %q (%v), want %q", dir, file, got, err, want)
+		}
+	}
+	if Unified() {
+		check(m.V2, "memory.max", "67108864")
+		check(m.V2, "pids.max", "10")
+		check(m.V2, "cpu.max", "50000 100000")
+	} else {
+		check(m.V1["memory"], "memory.limit_in_bytes", "67108864")
+		check(m.V1["pids"], "pids.max", "10")
+		check(m.V1["cpu"], "cpu.cfs_quota_us", "50000")
+		check(m.V1["cpu"], "cpu.shares", "512")
+		check(m.V1["cpuset"], "cpuset.cpus", "0")
+		self, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", cmd.Process.Pid))
+		if !strings.Contains(string(self), path) {
+			t.Errorf("process cgroups: %s", self)
+		}
+	}
+	if err := m.Freeze(true); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := m.Frozen(); !f {
+		t.Error("not frozen")
+	}
+	if err := m.Freeze(false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The v2 device filter, attached to a cgroup on the unified hierarchy
+// (on this hybrid host, the kernel checks both v1 rules and v2 programs).
+func TestDeviceFilterV2(t *testing.T) {
+	base := Root
+	if !Unified() {
+		base = filepath.Join(Root, "unified")
+	}
+	dir := filepath.Join(base, fmt.Sprintf("brig-devtest-%d", os.Getpid()))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(dir)
+	deny := specs.LinuxDeviceCgroup{Allow: false, Access: "rwm"}
+	if err := setDevicesV2(dir, []specs.LinuxDeviceCgroup{deny}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", "-c", "read x; (exec 3</dev/kmsg) 2>&1 && echo kmsg-opened; (exec 3</dev/null) && echo null-opened")
+	in, _ := cmd.StdinPipe()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := write(dir, "cgroup.procs", fmt.Sprint(cmd.Process.Pid)); err != nil {
+		t.Fatal(err)
+	}
+	in.Write([]byte("go\n"))
+	in.Close()
+	cmd.Wait()
+	s := out.String()
+	if strings.Contains(s, "kmsg-opened") || !strings.Contains(s, "Operation not permitted") {
+		t.Errorf("/dev/kmsg not denied: %q", s)
+	}
+	if !strings.Contains(s, "null-opened") {
+		t.Errorf("/dev/null (a default device) denied: %q", s)
+	}
+}

@@ -1,0 +1,413 @@
+// Package cgroup places a container's processes in cgroups (v1, v2 and
+// hybrid hosts) and applies the spec's resource limits.
+//
+// It is written for brig-runtime, which starts for every container: it
+// reads and writes cgroupfs files directly. opencontainers/cgroups does
+// the same work but links in D-Bus, net, crypto and logrus through its
+// systemd types, which made every runtime process (and every container's
+// init) a megabyte bigger and slower to start.
+package cgroup
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Root is where cgroupfs is mounted; tests point it elsewhere.
+var Root = "/sys/fs/cgroup"
+
+// Manager is one container's cgroup on every hierarchy.
+type Manager struct {
+	// Path is the container's cgroup path, e.g. /brig/ID.
+	Path string `json:"path"`
+	// V1 maps each v1 controller ("memory", "cpu", "name=systemd", ...)
+	// to the container's directory in that hierarchy.
+	V1 map[string]string `json:"paths,omitempty"`
+	// V2 is the directory on the unified hierarchy: the only one on a v2
+	// host, the controller-less tracking one on a hybrid host.
+	V2 string `json:"v2,omitempty"`
+}
+
+// Unified reports whether the host runs cgroup v2 only.
+func Unified() bool {
+	var st unix.Statfs_t
+	return unix.Statfs(Root, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+}
+
+// New computes the directories for path on this host; nothing is created.
+func New(path string) (*Manager, error) {
+	if !filepath.IsAbs(path) || filepath.Clean(path) != path || path == "/" {
+		return nil, fmt.Errorf("cgroup path %q must be absolute and clean", path)
+	}
+	m := &Manager{Path: path}
+	if Unified() {
+		m.V2 = filepath.Join(Root, path)
+		return m, nil
+	}
+	mounts, err := v1Mounts()
+	if err != nil {
+		return nil, err
+	}
+	m.V1 = map[string]string{}
+	for _, mt := range mounts {
+		dir := filepath.Join(mt.point, path)
+		for _, s := range mt.subsystems {
+			m.V1[s] = dir
+		}
+		if mt.v2 {
+			m.V2 = dir
+		}
+	}
+	return m, nil
+}
+
+type mount struct {
+	point      string
+	subsystems []string
+	v2         bool
+}
+
+// v1Mounts lists the cgroup hierarchies mounted below Root, from mountinfo.
+func v1Mounts() ([]mount, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []mount
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
+		line := sc.Text()
+		pre, post, ok := strings.Cut(line, " - ")
+		if !ok {
+			continue
+		}
+		pf, qf := strings.Fields(pre), strings.Fields(post)
+		if len(pf) < 5 || len(qf) < 3 || !strings.HasPrefix(pf[4], Root+"/") {
+			continue
+		}
+		switch qf[0] {
+		case "cgroup":
+			var subs []string
+			for _, o := range strings.Split(qf[2], ",") {
+				switch o {
+				case "rw", "ro", "nosuid", "nodev", "noexec", "relatime", "clone_children", "xattr", "noprefix":
+					continue
+				}
+				if strings.HasPrefix(o, "release_agent=") {
+					continue
+				}
+				subs = append(subs, o)
+			}
+			if len(subs) > 0 {
+				out = append(out, mount{point: pf[4], subsystems: subs})
+			}
+		case "cgroup2":
+			out = append(out, mount{point: pf[4], v2: true})
+		}
+	}
+	return out, sc.Err()
+}
+
+// dirs lists each distinct directory once, sorted (stable for tests).
+func (m *Manager) dirs() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range m.V1 {
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	if m.V2 != "" && !seen[m.V2] {
+		out = append(out, m.V2)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Apply creates the cgroup on every hierarchy and moves pid into it.
+func (m *Manager) Apply(pid int) error {
+	if m.V1 == nil {
+		if err := m.enableV2Controllers(); err != nil {
+			return err
+		}
+	}
+	for _, d := range m.dirs() {
+		if err := m.mkdir(d); err != nil {
+			return err
+		}
+	}
+	return m.Join(pid)
+}
+
+// Join moves pid into every directory of the container's cgroup.
+func (m *Manager) Join(pid int) error {
+	for _, d := range m.dirs() {
+		if _, err := os.Stat(d); err != nil {
+			continue // a controller that has no directory (e.g. created later)
+		}
+		if err := write(d, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mkdir creates dir and its parents; on v1 cpuset hierarchies each new
+// level starts with empty cpus/mems, so it inherits its parent's first.
+func (m *Manager) mkdir(dir string) error {
+	cpuset := m.V1 != nil && m.V1["cpuset"] == dir
+	if !cpuset {
+		return os.MkdirAll(dir, 0o755)
+	}
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		}
+		missing = append([]string{d}, missing...)
+		if d == "/" {
+			break
+		}
+	}
+	for _, d := range missing {
+		if err := os.Mkdir(d, 0o755); err != nil && !os.IsExist(err) {
+			return err
+		}
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			if v, _ := read(d, f); v == "" {
+				pv, err := read(filepath.Dir(d), f)
+				if err != nil {
+					return err
+				}
+				if err := write(d, f, pv); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// enableV2Controllers delegates every available controller down to the
+// container's parent, so the container's own files exist.
+func (m *Manager) enableV2Controllers() error {
+	avail, err := read(Root, "cgroup.controllers")
+	if err != nil {
+		return err
+	}
+	var enable []string
+	for _, c := range strings.Fields(avail) {
+		enable = append(enable, "+"+c)
+	}
+	if len(enable) == 0 {
+		return nil
+	}
+	rel := strings.Split(strings.Trim(m.Path, "/"), "/")
+	cur := Root
+	for _, part := range rel[:len(rel)-1] {
+		if err := write(cur, "cgroup.subtree_control", strings.Join(enable, " ")); err != nil {
+			return fmt.Errorf("enable controllers in %s: %w", cur, err)
+		}
+		cur = filepath.Join(cur, part)
+		if err := os.MkdirAll(cur, 0o755); err != nil {
+			return err
+		}
+	}
+	return write(cur, "cgroup.subtree_control", strings.Join(enable, " "))
+}
+
+// Pids lists every process in the container's cgroup, sub-cgroups
+// included, on every hierarchy: a process caught half-way through Apply
+// may be in some hierarchies only, and must still be found.
+func (m *Manager) Pids() ([]int, error) {
+	seen := map[int]bool{}
+	var pids []int
+	for _, dir := range m.dirs() {
+		err := filepath.WalkDir(dir, func(p string, de os.DirEntry, err error) error {
+			if err != nil {
+				if os.IsNotExist(err) {
+					return nil
+				}
+				return err
+			}
+			if !de.IsDir() {
+				return nil
+			}
+			data, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
+			if err != nil {
+				if os.IsNotExist(err) {
+					return nil
+				}
+				return err
+			}
+			for _, f := range strings.Fields(string(data)) {
+				if n, err := strconv.Atoi(f); err == nil && !seen[n] {
+					seen[n] = true
+					pids = append(pids, n)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return pids, err
+		}
+	}
+	return pids, nil
+}
+
+// Freeze stops (or thaws) every process of the container and waits until
+// the kernel reports the new state.
+func (m *Manager) Freeze(freeze bool) error {
+	if m.V1 != nil {
+		d := m.V1["freezer"]
+		if d == "" {
+			return errors.New("no freezer cgroup on this host")
+		}
+		want := "THAWED"
+		if freeze {
+			want = "FROZEN"
+		}
+		// FREEZING can last a while on a loaded machine (a task deep in a
+		// syscall); keep asking for ten seconds, backing off.
+		for i, delay := 0, 100*time.Microsecond; i < 1000; i++ {
+			if err := write(d, "freezer.state", want); err != nil {
+				return err
+			}
+			if s, _ := read(d, "freezer.state"); s == want {
+				return nil
+			}
+			time.Sleep(delay)
+			delay = min(2*delay, 10*time.Millisecond)
+		}
+		return fmt.Errorf("cgroup did not become %s", want)
+	}
+	v := "0"
+	if freeze {
+		v = "1"
+	}
+	if err := write(m.V2, "cgroup.freeze", v); err != nil {
+		return err
+	}
+	for i, delay := 0, 100*time.Microsecond; i < 1000; i++ {
+		if f, _ := m.Frozen(); f == freeze {
+			return nil
+		}
+		time.Sleep(delay)
+		delay = min(2*delay, 10*time.Millisecond)
+	}
+	return errors.New("cgroup freeze did not complete")
+}
+
+// Frozen reports whether the container is frozen.
+func (m *Manager) Frozen() (bool, error) {
+	if m.V1 != nil {
+		s, err := read(m.V1["freezer"], "freezer.state")
+		return s == "FROZEN", err
+	}
+	ev, err := read(m.V2, "cgroup.events")
+	if err != nil {
+		return false, err
+	}
+	return keyed(ev, "frozen") == "1", nil
+}
+
+// OOMKills is how many processes the kernel OOM-killed in the cgroup.
+func (m *Manager) OOMKills() (uint64, error) {
+	var s string
+	var err error
+	if m.V1 != nil {
+		s, err = read(m.V1["memory"], "memory.oom_control")
+	} else {
+		s, err = read(m.V2, "memory.events")
+	}
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(keyed(s, "oom_kill"), 10, 64)
+}
+
+// Destroy removes the container's cgroup directories, deepest first.
+// The processes must be gone already.
+func (m *Manager) Destroy() error {
+	var errs []string
+	for _, d := range m.dirs() {
+		if err := removeTree(d); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func removeTree(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return err
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			if err := removeTree(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	// A task that just exited can keep the cgroup busy for a moment.
+	for i := 0; ; i++ {
+		err := unix.Rmdir(dir)
+		if err == nil || err == unix.ENOENT {
+			return nil
+		}
+		if err != unix.EBUSY || i == 200 {
+			return fmt.Errorf("remove cgroup %s: %w", dir, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func read(dir, file string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, file))
+	return strings.TrimSpace(string(b)), err
+}
+
+func write(dir, file, v string) error {
+	f, err := os.OpenFile(filepath.Join(dir, file), os.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(v)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %q to %s: %w", v, filepath.Join(dir, file), err)
+	}
+	return nil
+}
+
+// keyed finds "key value" in a flat keyed file such as memory.events.
+func keyed(s, key string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if k, v, ok := strings.Cut(l, " "); ok && k == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
