@@ -25,6 +25,8 @@
 # CAP_SYS_RESOURCE here, podman's 1048576 fails setrlimit), netns "none" (no
 # network), cgroupfs (no systemd), file events logger, k8s-file logs, file
 # locks (so parallel private roots never share /dev/shm/libpod_lock).
+# Storage: overlay, or vfs when DIR is on overlayfs; PODMAN_ENV_DRIVER
+# overrides.
 # Needs root and Debian's podman, conmon, runc, crun, util-linux.
 
 podman_env_setup() {
@@ -51,9 +53,18 @@ exec unshare -m --propagation private sh -c 'mount --bind /dev/null /sys/fs/cgro
 EOF
 	chmod 0755 "$CRUN_HYBRID" || return 1
 
+	# Kernel overlayfs as root; vfs where DIR itself is on overlayfs (a CI
+	# container), which the kernel refuses as an upper layer.
+	local driver=${PODMAN_ENV_DRIVER:-}
+	if [ -z "$driver" ]; then
+		case $(stat -f -c %T "$dir") in
+		overlay*) driver=vfs ;;
+		*) driver=overlay ;;
+		esac
+	fi
 	cat >"$dir/storage.conf" <<EOF
 [storage]
-driver = "overlay"
+driver = "$driver"
 graphroot = "$dir/storage"
 runroot = "$dir/run"
 EOF

@@ -30,8 +30,8 @@ p=$tmp/payload
 mkdir -p "$p/payload"
 printf '%s\n' "$@" >"$p/payload/cmdline"
 # PID 1, labelled init_exec_t by file_contexts.
-mkdir -p "$p/sbin"
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$p/sbin/init" ./vm/cmd/vminit
+mkdir -p "$p/usr/sbin"
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$p/usr/sbin/init" ./vm/cmd/vminit
 for f in "${files[@]}"; do
 	src=${f%%:*} dst=${f#*:}
 	[ -e "$src" ] || { echo "vm/run: $src: no such file" >&2; exit 2; }
@@ -47,7 +47,7 @@ smp=${VM_SMP:-$(nproc)}
 [ "$smp" -le 4 ] || smp=4
 accel="-accel tcg,thread=multi,tb-size=256 -cpu max"
 if [ "${VM_ACCEL:-tcg}" = kvm ]; then accel="-accel kvm -cpu host"; fi
-cmdline="rdinit=/sbin/init console=ttyS0 panic=-1 quiet security=selinux enforcing=1 cgroup_no_v1=all audit=1
+cmdline="rdinit=/usr/sbin/init console=ttyS0 panic=-1 quiet security=selinux enforcing=1 cgroup_no_v1=all audit=1
 mitigations=off cryptomgr.notests tsc=reliable no_timer_check rcupdate.rcu_expedited=1 8250.nr_uarts=1"
 start=$(date +%s.%N)
 set +e

@@ -96,21 +96,29 @@ type located struct {
 	path string
 }
 
-// containers maps pids to containers by walking the cgroup hierarchies.
-// ok=false means no hierarchy is visible (or the proc root is fake), so the
-// caller must read PROC/PID/cgroup instead.
-func (v *Viewer) containers() (map[int]located, bool) {
-	mounts := v.Mounts
-	if mounts == nil {
-		if !v.live() {
-			return nil, false
-		}
-		var err error
-		mounts, err = procscan.CgroupMounts()
-		if err != nil || len(mounts) == 0 {
-			return nil, false
-		}
+// cgroupMounts are the hierarchies to walk; ok=false means none is
+// visible (or the proc root is fake), so PROC/PID/cgroup must be read.
+func (v *Viewer) cgroupMounts() ([]procscan.Mount, bool) {
+	if v.Mounts != nil {
+		return v.Mounts, true
 	}
+	if !v.live() {
+		return nil, false
+	}
+	mounts, err := procscan.CgroupMounts()
+	return mounts, err == nil && len(mounts) > 0
+}
+
+// containers maps pids to containers by walking the cgroup hierarchies.
+func (v *Viewer) containers() (map[int]located, bool) {
+	mounts, ok := v.cgroupMounts()
+	if !ok {
+		return nil, false
+	}
+	return walkContainers(mounts), true
+}
+
+func walkContainers(mounts []procscan.Mount) map[int]located {
 	out := map[int]located{}
 	procscan.WalkCgroups(mounts,
 		func(p string) bool { _, ok := Detect(p); return ok },
@@ -122,7 +130,7 @@ func (v *Viewer) containers() (map[int]located, bool) {
 				}
 			}
 		})
-	return out, true
+	return out
 }
 
 // entry is a scanned process with its container.
@@ -136,12 +144,23 @@ type entry struct {
 func (v *Viewer) scan(pids []int, needContainers bool) ([]entry, error) {
 	var where map[int]located
 	perProc := false
+	walked := make(chan struct{})
 	if needContainers {
-		var ok bool
-		where, ok = v.containers()
+		mounts, ok := v.cgroupMounts()
 		perProc = !ok
+		if ok {
+			// The walk touches other files than the scan; overlap them.
+			go func() {
+				where = walkContainers(mounts)
+				close(walked)
+			}()
+		}
+	}
+	if !needContainers || perProc {
+		close(walked)
 	}
 	procs, err := procscan.Scan(procscan.Options{Root: v.Proc, Cgroup: perProc, Skip: v.skip(), PIDs: pids})
+	<-walked
 	if err != nil {
 		return nil, err
 	}

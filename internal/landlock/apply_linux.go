@@ -42,7 +42,7 @@ func ABI() (int, error) {
 	case unix.ENOSYS:
 		return 0, fmt.Errorf("the kernel has no Landlock (CONFIG_SECURITY_LANDLOCK): %w", ErrUnsupported)
 	case unix.EOPNOTSUPP:
-		return 0, fmt.Errorf("Landlock is disabled at boot (add landlock to the lsm= kernel parameter): %w", ErrUnsupported)
+		return 0, fmt.Errorf("the kernel has Landlock disabled at boot (add landlock to the lsm= kernel parameter): %w", ErrUnsupported)
 	}
 	return 0, fmt.Errorf("landlock: probing the ABI: %v: %w", e, ErrUnsupported)
 }

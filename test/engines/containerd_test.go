@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ctrNS is the containerd namespace of every container here; containerd
@@ -69,6 +71,12 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 		return err
 	}
 	defer logf.Close()
+	// containerd's overlayfs snapshotter cannot stack on an overlayfs
+	// temp dir (a CI container): use the copying one there.
+	var fs unix.Statfs_t
+	if err := unix.Statfs(ctrd.dir, &fs); err == nil && fs.Type == unix.OVERLAYFS_SUPER_MAGIC {
+		os.Setenv("CONTAINERD_SNAPSHOTTER", "native")
+	}
 	cmd := exec.Command("containerd", "--config", cfgPath)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -372,5 +380,31 @@ func TestContainerdMissingExecutable(t *testing.T) {
 			t.Errorf("%s: state %s left behind", rt, ctrState(rt, id))
 		}
 		t.Logf("%s: %s", rt, strings.TrimSpace(r.err))
+	}
+}
+
+// TestContainerdMounts: the mount table under ctr, as TestPodmanMounts.
+func TestContainerdMounts(t *testing.T) {
+	containerd(t)
+	for _, c := range []struct {
+		name string
+		args []string
+	}{{"default", nil}, {"privileged", []string{"--privileged"}}, {"read-only", []string{"--read-only"}}} {
+		t.Run(c.name, func(t *testing.T) {
+			tables := map[string][]Mount{}
+			for _, rt := range podmanRuntimes {
+				id := "mounts-" + c.name + "-" + rt
+				removeCtr(t, id)
+				out := ctrOK(t, ctrRun(rt, append([]string{"--rm"}, c.args...), id, "cat", "/proc/self/mountinfo")...)
+				ms, err := ParseMountinfo(out)
+				if err != nil {
+					t.Fatalf("%s: %v", rt, err)
+				}
+				tables[rt] = ms
+			}
+			if d := MountDiff(tables["brig"], tables["runc"]); len(d) > 0 {
+				t.Errorf("brig-runtime's mounts differ from runc's:\n%s", strings.Join(d, "\n"))
+			}
+		})
 	}
 }

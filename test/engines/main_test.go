@@ -119,15 +119,15 @@ func setupAndRun(m *testing.M) (code int, err error) {
 	if err := writeImage(imageTar); err != nil {
 		return 1, err
 	}
-	if err := setupPodman(); err != nil {
-		return 1, err
-	}
 	defer func() {
 		if perr := cleanupPodman(); perr != nil {
 			fmt.Fprintln(os.Stderr, "engines: podman cleanup:", perr)
 			code = 1
 		}
 	}()
+	if err := setupPodman(); err != nil {
+		return 1, err
+	}
 	defer func() {
 		if cerr := stopContainerd(); cerr != nil {
 			fmt.Fprintln(os.Stderr, "engines: containerd shutdown:", cerr)
@@ -398,7 +398,8 @@ func leftovers(dir string) error {
 // cgroupParents lists the engines' parent cgroups on this host.
 func cgroupParents() []string {
 	var out []string
-	for _, pat := range []string{"/sys/fs/cgroup/*/libpod_parent", "/sys/fs/cgroup/libpod_parent", "/sys/fs/cgroup/*/" + ctrNS, "/sys/fs/cgroup/" + ctrNS} {
+	// Children first: conmon moves itself into libpod_parent/conmon.
+	for _, pat := range []string{"/sys/fs/cgroup/*/libpod_parent/conmon", "/sys/fs/cgroup/libpod_parent/conmon", "/sys/fs/cgroup/*/libpod_parent", "/sys/fs/cgroup/libpod_parent", "/sys/fs/cgroup/*/" + ctrNS, "/sys/fs/cgroup/" + ctrNS} {
 		m, _ := filepath.Glob(pat)
 		out = append(out, m...)
 	}

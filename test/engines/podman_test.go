@@ -20,8 +20,7 @@ var podmanRuntimes = []string{"brig", "runc"}
 // use) for a private podman root under tmpDir, imports the test image and
 // takes the resulting environment into this process.
 func setupPodman() error {
-	dir := filepath.Join(tmpDir, "podman")
-	cmd := exec.Command("bash", "-c", `source "$1/hack/podman-env.sh" "$2" && podman_import_bb "$3" && env -0`, "bash", repoDir, dir, imageTar)
+	cmd := exec.Command("bash", "-c", `source "$1/hack/podman-env.sh" "$2" && podman_import_bb "$3" && env -0`, "bash", repoDir, podmanDir(), imageTar)
 	cmd.Env = append(os.Environ(), "BRIG_RUNTIME="+brigBin)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -43,17 +42,21 @@ func setupPodman() error {
 	return nil
 }
 
+func podmanDir() string { return filepath.Join(tmpDir, "podman") }
+
 // cleanupPodman fails when a test left a container, then removes the
 // private root (containers, storage mounts, the directory).
 func cleanupPodman() error {
-	if os.Getenv("PODMAN_ENV_DIR") == "" {
-		return nil
+	if _, err := os.Stat(podmanDir()); err != nil {
+		return nil // never set up
 	}
 	var err error
-	if r, _ := runErr(nil, time.Minute, "podman", "ps", "-aq"); strings.TrimSpace(r.out) != "" {
-		err = fmt.Errorf("containers left behind: %s", r.out)
+	if os.Getenv("PODMAN_ENV_DIR") != "" {
+		if r, _ := runErr(nil, time.Minute, "podman", "ps", "-aq"); strings.TrimSpace(r.out) != "" {
+			err = fmt.Errorf("containers left behind: %s", r.out)
+		}
 	}
-	r, rerr := runErr(nil, 2*time.Minute, "bash", "-c", `source "$1/hack/podman-env.sh" "$2" && podman_env_cleanup`, "bash", repoDir, os.Getenv("PODMAN_ENV_DIR"))
+	r, rerr := runErr(nil, 2*time.Minute, "bash", "-c", `source "$1/hack/podman-env.sh" "$2" && podman_env_cleanup`, "bash", repoDir, podmanDir())
 	if rerr != nil || r.code != 0 {
 		err = fmt.Errorf("podman_env_cleanup: %v %s", rerr, r)
 	}
@@ -86,22 +89,27 @@ type capCase struct {
 	nnp     string
 	uid     string
 	hostNS  []string // namespaces shared with the host
+	write   string   // can the process create /probe ("" = not checked)
 }
 
 const default14 = 0xa80425fb
 
 func podmanCapCases() []capCase {
 	return []capCase{
-		{name: "default", eff: default14, bnd: default14},
-		{name: "cap-add-SYS_TIME", args: []string{"--cap-add", "SYS_TIME"}, eff: 0xaa0425fb, bnd: 0xaa0425fb},
-		{name: "cap-drop-SETUID-SETGID-FOWNER", args: []string{"--cap-drop", "SETUID", "--cap-drop", "SETGID", "--cap-drop", "FOWNER"}, eff: 0xa8042533, bnd: 0xa8042533},
-		{name: "cap-drop-ALL-cap-add-SYS_TIME", args: []string{"--cap-drop", "ALL", "--cap-add", "SYS_TIME"}, eff: 0x02000000, bnd: 0x02000000},
-		{name: "privileged", args: []string{"--privileged"}, eff: hostCaps, bnd: hostCaps, seccomp: "0"},
-		{name: "host-pid-net-ipc", args: []string{"--pid=host", "--net=host", "--ipc=host"}, eff: default14, bnd: default14, hostNS: []string{"pid", "net", "ipc"}},
-		// Not in the article's list, but engines send them: a non-root
-		// user keeps the bounding set and loses the rest; NNP is a flag.
-		{name: "user-1000", args: []string{"--user", "1000:1000"}, eff: 0, bnd: default14, uid: "1000"},
-		{name: "no-new-privileges", args: []string{"--security-opt", "no-new-privileges"}, eff: default14, bnd: default14, nnp: "1"},
+		{name: "default", eff: default14, bnd: default14, write: "yes"},
+		{name: "cap-add-SYS_TIME", args: []string{"--cap-add", "SYS_TIME"}, eff: 0xaa0425fb, bnd: 0xaa0425fb, write: "yes"},
+		{name: "cap-drop-SETUID-SETGID-FOWNER", args: []string{"--cap-drop", "SETUID", "--cap-drop", "SETGID", "--cap-drop", "FOWNER"}, eff: 0xa8042533, bnd: 0xa8042533, write: "yes"},
+		// Without DAC_OVERRIDE root cannot write the image's 0555 /.
+		{name: "cap-drop-ALL-cap-add-SYS_TIME", args: []string{"--cap-drop", "ALL", "--cap-add", "SYS_TIME"}, eff: 0x02000000, bnd: 0x02000000, write: "no"},
+		{name: "privileged", args: []string{"--privileged"}, eff: hostCaps, bnd: hostCaps, seccomp: "0", write: "yes"},
+		{name: "host-pid-net-ipc", args: []string{"--pid=host", "--net=host", "--ipc=host"}, eff: default14, bnd: default14, hostNS: []string{"pid", "net", "ipc"}, write: "yes"},
+		// The article's other options (fixtures h1-h4): a non-root user
+		// keeps the bounding set and loses the rest; NNP is a flag;
+		// unconfined drops the filter; read-only makes / EROFS.
+		{name: "user-1000", args: []string{"--user", "1000:1000"}, eff: 0, bnd: default14, uid: "1000", write: "no"},
+		{name: "no-new-privileges", args: []string{"--security-opt", "no-new-privileges"}, eff: default14, bnd: default14, nnp: "1", write: "yes"},
+		{name: "seccomp-unconfined", args: []string{"--security-opt", "seccomp=unconfined"}, eff: default14, bnd: default14, seccomp: "0", write: "yes"},
+		{name: "read-only", args: []string{"--read-only"}, eff: default14, bnd: default14, write: "no"},
 	}
 }
 
@@ -122,6 +130,9 @@ func (c capCase) check(t *testing.T, what string, rep Report) {
 	}
 	if c.uid != "" {
 		want["Uid"] = c.uid
+	}
+	if c.write != "" {
+		want["write_root"] = c.write
 	}
 	for k, v := range want {
 		got := rep[k]
@@ -300,8 +311,8 @@ func podmanLifecycle(t *testing.T, rt string) Report {
 
 	// rm -f of a running container: SIGKILL, then delete --force. With
 	// --pid=host podman signals with kill --all (the cgroup's processes).
-	for _, extra := range [][]string{nil, {"--pid=host"}} {
-		name = "rmf-" + rt + strings.Join(extra, "")
+	for i, extra := range [][]string{nil, {"--pid=host"}} {
+		name = fmt.Sprintf("rmf%d-%s", i, rt)
 		args := append(append([]string{}, extra...), image, "sleep", "1000")
 		id, pid = startPodman(t, rt, name, args...)
 		cgroups = cgroupDirs(t, pid)
@@ -335,10 +346,13 @@ func TestPodmanMissingExecutable(t *testing.T) {
 			t.Errorf("%s: want exit 127: %s", rt, r)
 		}
 		// podman prints "<runtime>: <msg>" with msg read from the
-		// runtime's --log-format json log: it is the bare message, not
-		// the JSON object or a logrus text line.
+		// runtime's --log-format json log: the bare message, not the
+		// JSON object, a logrus text line, or brig-runtime's stderr line
+		// ("brig-runtime: ..."), which is what podman shows for a
+		// runtime missing from runtime_supports_json.
 		if !strings.Contains(r.err, "Error: "+rt+": ") || !strings.Contains(r.err, `"/nonexistent"`) ||
-			!strings.Contains(r.err, "no such file or directory") || strings.Contains(r.err, `"level"`) || strings.Contains(r.err, "level=") {
+			!strings.Contains(r.err, "no such file or directory") || strings.Contains(r.err, `"level"`) ||
+			strings.Contains(r.err, "level=") || strings.Contains(r.err, "brig-runtime:") {
 			t.Errorf("%s: error message not parsed from the JSON log: %q", rt, r.err)
 		}
 		if r := podman(t, "container", "exists", name); r.code != 1 {
@@ -346,5 +360,34 @@ func TestPodmanMissingExecutable(t *testing.T) {
 			_, _ = runErr(nil, time.Minute, "podman", "rm", "-f", name)
 		}
 		t.Logf("%s: %s", rt, strings.TrimSpace(r.err))
+	}
+}
+
+// TestPodmanMounts compares the container's mount table under brig-runtime
+// and runc: the same mount points with the same filesystems, and nothing
+// writable that runc makes read-only (brig-runtime may be stricter: its
+// masked-path tmpfs mounts add nosuid,nodev,noexec and it honours the
+// cgroup mount's "ro" on the /sys/fs/cgroup tmpfs, which runc 1.1 leaves
+// writable).
+func TestPodmanMounts(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []string
+	}{{"default", nil}, {"privileged", []string{"--privileged"}}, {"read-only", []string{"--read-only"}}} {
+		t.Run(c.name, func(t *testing.T) {
+			tables := map[string][]Mount{}
+			for _, rt := range podmanRuntimes {
+				args := append([]string{"run", "--rm", "--runtime", rt}, c.args...)
+				out := podmanOK(t, append(args, image, "cat", "/proc/self/mountinfo")...)
+				ms, err := ParseMountinfo(out)
+				if err != nil {
+					t.Fatalf("%s: %v", rt, err)
+				}
+				tables[rt] = ms
+			}
+			if d := MountDiff(tables["brig"], tables["runc"]); len(d) > 0 {
+				t.Errorf("brig-runtime's mounts differ from runc's:\n%s", strings.Join(d, "\n"))
+			}
+		})
 	}
 }

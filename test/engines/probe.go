@@ -87,3 +87,69 @@ func Diff(a, b Report, ignore ...string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Mount is one line of /proc/self/mountinfo: where, what filesystem, and
+// the per-mount options (ro, nosuid, ...).
+type Mount struct {
+	Point, FSType string
+	Options       map[string]bool
+}
+
+// ParseMountinfo reads /proc/self/mountinfo (proc(5)): field 5 is the
+// mount point, field 6 the mount options, and the filesystem type
+// follows the "-" separator.
+func ParseMountinfo(s string) ([]Mount, error) {
+	var out []Mount
+	for n, line := range strings.Split(strings.TrimSpace(s), "\n") {
+		f := strings.Fields(line)
+		sep := -1
+		for i := 6; i < len(f); i++ {
+			if f[i] == "-" {
+				sep = i
+				break
+			}
+		}
+		if len(f) < 7 || sep < 0 || sep+1 >= len(f) {
+			return nil, fmt.Errorf("mountinfo line %d: %q is not a mountinfo entry", n+1, line)
+		}
+		opts := map[string]bool{}
+		for _, o := range strings.Split(f[5], ",") {
+			opts[o] = true
+		}
+		out = append(out, Mount{Point: f[4], FSType: f[sep+1], Options: opts})
+	}
+	return out, nil
+}
+
+// MountDiff compares two containers' mount tables: mount points (with
+// their filesystem type) present in only one of them, and mount points
+// read-only in want but writable in got.
+func MountDiff(got, want []Mount) []string {
+	count := map[string]int{}
+	for _, m := range got {
+		count[m.Point+" "+m.FSType]++
+	}
+	for _, m := range want {
+		count[m.Point+" "+m.FSType]--
+	}
+	var out []string
+	for k, c := range count {
+		switch {
+		case c > 0:
+			out = append(out, "extra mount "+k)
+		case c < 0:
+			out = append(out, "missing mount "+k)
+		}
+	}
+	top := map[string]Mount{}
+	for _, m := range got {
+		top[m.Point] = m // the last one listed is the visible one
+	}
+	for _, m := range want {
+		if g, ok := top[m.Point]; ok && m.Options["ro"] && !g.Options["ro"] {
+			out = append(out, "writable mount "+m.Point+" (read-only in the reference)")
+		}
+	}
+	sort.Strings(out)
+	return out
+}

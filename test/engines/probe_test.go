@@ -49,3 +49,40 @@ func TestDiff(t *testing.T) {
 		t.Fatalf("Diff = %s, want %s", got, want)
 	}
 }
+
+const mountinfoA = `741 740 0:75 / / rw,relatime - overlay overlay rw,lowerdir=/l
+742 741 0:78 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw
+743 741 0:79 / /sys ro,nosuid,nodev,noexec,relatime - sysfs sysfs ro
+744 743 0:37 /libpod_parent/x /sys/fs/cgroup/pids ro,nosuid shared:5 master:1 - cgroup cgroup rw,pids`
+
+func TestParseMountinfo(t *testing.T) {
+	ms, err := ParseMountinfo(mountinfoA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 4 || ms[3].Point != "/sys/fs/cgroup/pids" || ms[3].FSType != "cgroup" || !ms[2].Options["ro"] {
+		t.Fatalf("parsed %+v", ms)
+	}
+	if _, err := ParseMountinfo("741 740 0:75 / /\n"); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Fatalf("short line: %v", err)
+	}
+	if _, err := ParseMountinfo(mountinfoA + "\n1 2 3 / /x rw no separator here"); err == nil || !strings.Contains(err.Error(), "line 5") {
+		t.Fatalf("no separator: %v", err)
+	}
+}
+
+func TestMountDiff(t *testing.T) {
+	ref, _ := ParseMountinfo(mountinfoA)
+	if d := MountDiff(ref, ref); len(d) != 0 {
+		t.Fatalf("same tables differ: %v", d)
+	}
+	got, _ := ParseMountinfo(strings.Replace(mountinfoA, "/sys ro,", "/sys rw,", 1) +
+		"\n745 743 0:27 / /sys/fs/cgroup/unified ro - cgroup2 cgroup2 rw")
+	want := "extra mount /sys/fs/cgroup/unified cgroup2; writable mount /sys (read-only in the reference)"
+	if d := strings.Join(MountDiff(got, ref), "; "); d != want {
+		t.Fatalf("MountDiff = %s, want %s", d, want)
+	}
+	if d := strings.Join(MountDiff(ref[:3], ref), "; "); d != "missing mount /sys/fs/cgroup/pids cgroup" {
+		t.Fatalf("MountDiff = %s", d)
+	}
+}

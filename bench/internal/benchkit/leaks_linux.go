@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,6 +15,10 @@ import (
 // Leaks is what a benchmark round left behind.
 type Leaks struct {
 	Mounts, Cgroups, State, Procs []string
+	// Zombies are exited children nobody reaped: a runtime that exited
+	// before waiting for a child it made. Any pid 1 reaps them, so they
+	// are reported, not counted.
+	Zombies []string
 }
 
 // Count is the number of leaked items.
@@ -21,8 +26,12 @@ func (l Leaks) Count() int { return len(l.Mounts) + len(l.Cgroups) + len(l.State
 
 // Summary is "mounts 0, cgroups 0, state 0, processes 0".
 func (l Leaks) Summary() string {
-	return fmt.Sprintf("mounts %d, cgroups %d, state %d, processes %d",
+	s := fmt.Sprintf("mounts %d, cgroups %d, state %d, processes %d",
 		len(l.Mounts), len(l.Cgroups), len(l.State), len(l.Procs))
+	if len(l.Zombies) > 0 {
+		s += fmt.Sprintf(" (and %d unreaped zombies, not counted)", len(l.Zombies))
+	}
+	return s
 }
 
 // Examples lists up to n leaked items, for the report.
@@ -31,7 +40,7 @@ func (l Leaks) Examples(n int) []string {
 	for _, g := range []struct {
 		kind  string
 		items []string
-	}{{"mount", l.Mounts}, {"cgroup", l.Cgroups}, {"state", l.State}, {"process", l.Procs}} {
+	}{{"mount", l.Mounts}, {"cgroup", l.Cgroups}, {"state", l.State}, {"process", l.Procs}, {"zombie (not counted)", l.Zombies}} {
 		for _, it := range g.items {
 			if len(out) == n {
 				return out
@@ -142,17 +151,33 @@ func (w *Watch) Check() Leaks {
 			continue // gone meanwhile
 		}
 		cmd := Cmdline(pid)
-		if st.ppid == w.self || MntNS(pid) == w.mntns || w.marked(cmd) {
-			l.Procs = append(l.Procs, fmt.Sprintf("pid %d (%s) state %c: %s", pid, st.comm, st.state, cmd))
-			if st.ppid == w.self && st.state == 'Z' {
-				// Reap it, so that the next round reports only its own.
-				var ws unix.WaitStatus
-				unix.Wait4(pid, &ws, unix.WNOHANG, nil)
-			}
+		desc := fmt.Sprintf("pid %d (%s) state %c: %s", pid, st.comm, st.state, cmd)
+		switch {
+		case st.ppid == w.self && st.state == 'Z':
+			l.Zombies = append(l.Zombies, desc)
+			// Reap it, so that the next round reports only its own.
+			var ws unix.WaitStatus
+			unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		case st.ppid == w.self || MntNS(pid) == w.mntns || w.marked(cmd):
+			l.Procs = append(l.Procs, desc)
 		}
 	}
 	sort.Strings(l.Cgroups)
 	return l
+}
+
+// Settle checks until nothing is left or d has passed, and returns the
+// last check: engines finish some cleanup after their command returned
+// (podman's conmon runs `podman container cleanup`; brig's monitor exits).
+func (w *Watch) Settle(d time.Duration) Leaks {
+	deadline := time.Now().Add(d)
+	for {
+		l := w.Check()
+		if l.Count() == 0 || time.Now().After(deadline) {
+			return l
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func (w *Watch) marked(s string) bool {

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -62,8 +64,19 @@ func Run(c Cmd) Result {
 	if c.Setsid {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	}
+	spawn.Lock()
 	start := time.Now()
-	err = cmd.Run()
+	err = cmd.Start()
+	if err == nil {
+		spawn.owned[cmd.Process.Pid] = true
+	}
+	spawn.Unlock()
+	if err == nil {
+		err = cmd.Wait()
+		spawn.Lock()
+		delete(spawn.owned, cmd.Process.Pid)
+		spawn.Unlock()
+	}
 	r := Result{Wall: time.Since(start), Err: err}
 	if ru, ok := sysUsage(cmd.ProcessState); ok {
 		r.User = time.Duration(ru.Utime.Nano())
@@ -96,6 +109,70 @@ func firstLines(s string, n int) string {
 		lines = append(lines[:n], "...")
 	}
 	return strings.Join(lines, " | ")
+}
+
+// spawn records the children Run is waiting for, so the reaper leaves
+// them to os/exec.
+var spawn = struct {
+	sync.Mutex
+	owned map[int]bool
+}{owned: map[int]bool{}}
+
+// Reap makes this process a subreaper that reaps its orphans at once, as
+// systemd does as pid 1. Detached helpers (brig-monitor, conmon) end up as
+// our children; some waits of brig and podman depend on them being reaped,
+// and this VM's own pid 1 reaps late (seconds), which would be measured
+// as brig's or podman's time. Children that Run waits for are left alone.
+// Not for callers that wait4 a pid themselves (WaitExit).
+func Reap() error {
+	if err := Subreaper(); err != nil {
+		return err
+	}
+	sig := make(chan os.Signal, 64)
+	signal.Notify(sig, syscall.SIGCHLD)
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond) // in case signals merged
+		defer tick.Stop()
+		for {
+			select {
+			case <-sig:
+			case <-tick.C:
+			}
+			reapOrphans()
+		}
+	}()
+	return nil
+}
+
+func reapOrphans() {
+	self := os.Getpid()
+	spawn.Lock()
+	defer spawn.Unlock()
+	for _, pid := range children(self) {
+		if spawn.owned[pid] {
+			continue
+		}
+		if st, err := procStat(pid); err == nil && st.state == 'Z' {
+			var ws unix.WaitStatus
+			unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		}
+	}
+}
+
+// children lists pid's child processes from /proc/PID/task/*/children:
+// an orphan is reparented to one thread of its reaper, any of them.
+func children(pid int) []int {
+	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
+	var out []int
+	for _, t := range tasks {
+		b, _ := os.ReadFile(t)
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 // nsEnv marks the re-executed harness inside its mount namespace.

@@ -18,6 +18,10 @@ import (
 
 const newRoot = "/newroot"
 
+// initPath is where vm/run.sh puts vminit: the policy labels it
+// init_exec_t (Debian's /sbin is /usr/sbin).
+const initPath = "/usr/sbin/init"
+
 // The payload's context: unconfined, with every category, as a login
 // shell of an administrator gets.
 const payloadLabel = "unconfined_u:unconfined_r:unconfined_t:s0-s0:c0.c1023"
@@ -83,6 +87,7 @@ func stageOne() error {
 	if err := copyTree("/", newRoot); err != nil {
 		return err
 	}
+	logf("root copied")
 	for _, l := range []string{"/.labels", "/.labels.payload"} {
 		if err := applyLabels(l, newRoot); err != nil {
 			return err
@@ -107,7 +112,7 @@ func stageOne() error {
 		return err
 	}
 	// Executing the init_exec_t file moves us from kernel_t to init_t.
-	return unix.Exec("/sbin/init", []string{"/sbin/init", "stage2"}, os.Environ())
+	return unix.Exec(initPath, []string{initPath, "stage2"}, os.Environ())
 }
 
 // loadModules inserts the modules listed, in order, in dir/load.
@@ -197,6 +202,8 @@ func chown(p string, st *syscall.Stat_t, mode uint32, ret error) error {
 	return ret
 }
 
+var copyBuf = make([]byte, 1<<20)
+
 func copyFile(from, to string) error {
 	in, err := os.Open(from)
 	if err != nil {
@@ -207,7 +214,9 @@ func copyFile(from, to string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
+	// A plain read/write loop: io.Copy's copy_file_range/splice path from
+	// the initramfs is many times slower under TCG.
+	if _, err := io.CopyBuffer(struct{ io.Writer }{out}, struct{ io.Reader }{in}, copyBuf); err != nil {
 		out.Close()
 		return err
 	}
@@ -311,8 +320,15 @@ func stageTwo() (int, error) {
 }
 
 func writeAttr(name, val string) error {
-	p := fmt.Sprintf("/proc/thread-self/attr/%s", name)
-	return os.WriteFile(p, []byte(val), 0)
+	f, err := os.OpenFile("/proc/thread-self/attr/"+name, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(val)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func payloadArgv(path string) ([]string, error) {

@@ -1,0 +1,151 @@
+//go:build live
+
+package live
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// eventCount reads one key of a cgroup v2 *.events file.
+func eventCount(t *testing.T, path, key string) int {
+	t.Helper()
+	for _, l := range strings.Split(readTrim(t, path), "\n") {
+		if k, v, ok := strings.Cut(l, " "); ok && k == key {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("%s: %q: %v", path, l, err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("%s has no %q", path, key)
+	return 0
+}
+
+// 4. Limits land in the container's own cgroup and are enforced; the
+// cgroup is gone after rm.
+func TestCgroupLimits(t *testing.T) {
+	id, pid := runDetached(t, "--pids-limit", "20", "--memory", "48m", "--cpus", "0.5", image, "sleep", "600")
+	dir := cgroupDir(id)
+	procs := readTrim(t, filepath.Join(dir, "cgroup.procs"))
+	if !strings.Contains("\n"+procs+"\n", "\n"+strconv.Itoa(pid)+"\n") {
+		t.Errorf("pid %d is not in %s/cgroup.procs: %q", pid, dir, procs)
+	}
+	self := readTrim(t, "/proc/"+strconv.Itoa(pid)+"/cgroup")
+	if self != "0::/brig/"+id && self != "0::/" {
+		t.Errorf("/proc/%d/cgroup = %q, want 0::/brig/%s (or 0::/ in a cgroup namespace)", pid, self, id)
+	}
+	for file, want := range map[string]string{
+		"pids.max":   "20",
+		"memory.max": strconv.Itoa(48 << 20),
+		"cpu.max":    "50000 100000",
+	} {
+		if got := readTrim(t, filepath.Join(dir, file)); got != want {
+			t.Errorf("%s = %q, want %q", file, got, want)
+		}
+	}
+	mustBrig(t, "rm", "-f", id)
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s still exists after rm (%v)", dir, err)
+	}
+}
+
+// 4. A fork loop stops at pids.max.
+func TestCgroupPidsMax(t *testing.T) {
+	id, _ := runDetached(t, "--pids-limit", "12", image, "sh", "-c",
+		"i=0; while [ $i -lt 40 ]; do sleep 600 & i=$((i+1)); done; sleep 600")
+	dir := cgroupDir(id)
+	deadline := time.Now().Add(60 * time.Second)
+	for eventCount(t, filepath.Join(dir, "pids.events"), "max") == 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n := eventCount(t, filepath.Join(dir, "pids.events"), "max"); n == 0 {
+		t.Fatalf("pids.events max = 0: the fork loop never hit pids.max")
+	}
+	cur, _ := strconv.Atoi(readTrim(t, filepath.Join(dir, "pids.current")))
+	if cur > 12 {
+		t.Errorf("pids.current = %d, above pids.max 12", cur)
+	}
+	procs := strings.Fields(readTrim(t, filepath.Join(dir, "cgroup.procs")))
+	if len(procs) > 12 || len(procs) < 10 {
+		t.Errorf("%d processes in the cgroup, want 12 (the limit) give or take a reaped sleeper", len(procs))
+	}
+}
+
+// 4. An allocation past memory.max is OOM-killed and inspect says so.
+func TestCgroupOOM(t *testing.T) {
+	// busybox tail keeps the whole newline-free stream in memory.
+	id := mustBrig(t, "run", "-d", "--memory", "32m", image, "sh", "-c", "head -c 200000000 /dev/zero | tail")
+	t.Cleanup(func() { brig(t, "rm", "-f", id) })
+	dir := cgroupDir(id)
+	var kills int
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(filepath.Join(dir, "memory.events")); err == nil {
+			for _, l := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(l, "oom_kill "); ok {
+					kills, _ = strconv.Atoi(v)
+				}
+			}
+		}
+		if kills > 0 {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if kills == 0 {
+		t.Fatalf("memory.events oom_kill = 0 after 90 s")
+	}
+	if _, err := brig(t, "wait", id); err != nil {
+		t.Fatal(err)
+	}
+	st := inspect(t, id)
+	if !st.State.OOMKilled {
+		t.Errorf("inspect State.OOMKilled = false after %d kernel OOM kill(s); state %+v", kills, st.State)
+	}
+}
+
+// 4. brig-runtime alone, with an engine-style cgroupsPath: the limits land
+// there and the cgroup goes with delete.
+func TestRuntimeCgroupsPath(t *testing.T) {
+	const path = "/engine.slice/brig-live-rt"
+	s := runtimeSpec(t, "system_u:system_r:container_t:s0:c21,c22", "system_u:object_r:container_file_t:s0:c21,c22", path)
+	limit := int64(16)
+	mem := int64(40 << 20)
+	quota, period := int64(25000), uint64(100000)
+	s.Linux.Resources = &specs.LinuxResources{
+		Pids:   &specs.LinuxPids{Limit: &limit},
+		Memory: &specs.LinuxMemory{Limit: &mem},
+		CPU:    &specs.LinuxCPU{Quota: &quota, Period: &period},
+	}
+	pid, rt, err := runtimeCreateRT(t, "cgpath", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("/sys/fs/cgroup", path)
+	if got := readTrim(t, "/proc/"+strconv.Itoa(pid)+"/cgroup"); got != "0::"+path && got != "0::/" {
+		t.Errorf("/proc/%d/cgroup = %q, want 0::%s", pid, got, path)
+	}
+	for file, want := range map[string]string{
+		"pids.max":   "16",
+		"memory.max": strconv.Itoa(40 << 20),
+		"cpu.max":    "25000 100000",
+	} {
+		if got := readTrim(t, filepath.Join(dir, file)); got != want {
+			t.Errorf("%s = %q, want %q", file, got, want)
+		}
+	}
+	if out, err := rt("delete", "-f", "cgpath"); err != nil {
+		t.Fatalf("delete: %v: %s", err, out)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s still exists after delete (%v)", dir, err)
+	}
+}

@@ -1,0 +1,325 @@
+//go:build live
+
+package live
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// bundle writes an OCI bundle whose rootfs is a static busybox.
+func bundle(t *testing.T, s *specs.Spec) string {
+	t.Helper()
+	dir := t.TempDir()
+	rootfs := filepath.Join(dir, "rootfs")
+	for _, d := range []string{"bin", "proc", "dev", "sys", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rootfs, "bin/busybox"), bb, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"sh", "sleep", "cat"} {
+		if err := os.Symlink("busybox", filepath.Join(rootfs, "bin", a)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// runtimeSpec is brig-runtime's default spec (`brig-runtime spec`) with
+// the given process label, mount label and cgroupsPath.
+func runtimeSpec(t *testing.T, procLabel, mountLabel, cgroupsPath string) *specs.Spec {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("brig-runtime", "spec", "--bundle", dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("brig-runtime spec: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	s.Process.Terminal = false
+	s.Process.Args = []string{"sleep", "600"}
+	s.Process.SelinuxLabel = procLabel
+	s.Linux.MountLabel = mountLabel
+	s.Linux.CgroupsPath = cgroupsPath
+	return &s
+}
+
+// runtimeCreate runs brig-runtime create and start; the container is
+// deleted at the end of the test.
+func runtimeCreate(t *testing.T, id string, s *specs.Spec) (pid int, err error) {
+	pid, _, err = runtimeCreateRT(t, id, s)
+	return pid, err
+}
+
+// runtimeCreateRT also returns a function running brig-runtime with the
+// same --root.
+func runtimeCreateRT(t *testing.T, id string, s *specs.Spec) (pid int, rt func(...string) ([]byte, error), err error) {
+	t.Helper()
+	root := t.TempDir()
+	dir := bundle(t, s)
+	rt = func(args ...string) ([]byte, error) {
+		return exec.Command("brig-runtime", append([]string{"--root", root}, args...)...).CombinedOutput()
+	}
+	if out, err := rt("create", "--bundle", dir, id); err != nil {
+		return 0, nil, fmt.Errorf("create: %v: %s", err, out)
+	}
+	t.Cleanup(func() { rt("delete", "-f", id) })
+	if out, err := rt("start", id); err != nil {
+		return 0, nil, fmt.Errorf("start: %v: %s", err, out)
+	}
+	out, err := rt("state", id)
+	if err != nil {
+		return 0, nil, fmt.Errorf("state: %v: %s", err, out)
+	}
+	var st specs.State
+	if err := json.Unmarshal(out, &st); err != nil {
+		return 0, nil, fmt.Errorf("state: %v: %s", err, out)
+	}
+	return st.Pid, rt, nil
+}
+
+// 1. brig-runtime applies selinuxLabel and mountLabel.
+func TestRuntimeLabels(t *testing.T) {
+	const (
+		proc  = "system_u:system_r:container_t:s0:c11,c12"
+		mount = "system_u:object_r:container_file_t:s0:c11,c12"
+	)
+	pid, err := runtimeCreate(t, "labels", runtimeSpec(t, proc, mount, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := procLabel(t, pid); got != proc {
+		t.Errorf("process label %q, want %q", got, proc)
+	}
+	ctx := mountContexts(t, pid)
+	types := mountTypes(t, pid)
+	for _, mp := range []string{"/dev", "/dev/pts"} {
+		if types[mp] == "" {
+			t.Errorf("no %s mount in the container", mp)
+		}
+	}
+	// Every tmpfs and devpts (/dev, /dev/pts, /dev/shm, masked paths) is
+	// mounted with context=mountLabel.
+	for mp, typ := range types {
+		if (typ == "tmpfs" || typ == "devpts") && ctx[mp] != mount {
+			t.Errorf("%s (%s) mounted with context %q, want %q", mp, typ, ctx[mp], mount)
+		}
+	}
+	// mqueue: context= where the kernel takes it, else its root is labelled.
+	mq := ctx["/dev/mqueue"]
+	if mq == "" {
+		mq = fileLabel(t, fmt.Sprintf("/proc/%d/root/dev/mqueue", pid))
+	}
+	if mq != mount {
+		t.Errorf("/dev/mqueue labelled %q, want %q", mq, mount)
+	}
+}
+
+// mountTypes maps mount points of pid's mount namespace to their type.
+func mountTypes(t *testing.T, pid int) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		for i := 6; i < len(f)-1; i++ {
+			if f[i] == "-" {
+				m[f[4]] = f[i+1]
+				break
+			}
+		}
+	}
+	return m
+}
+
+// 1. A label the policy rejects is a clear error at create.
+func TestRuntimeBadLabel(t *testing.T) {
+	for _, tc := range []struct{ proc, mount string }{
+		{"system_u:system_r:no_such_t:s0:c1,c2", ""},
+		{"system_u:system_r:container_t:s0:c1,c2", "system_u:object_r:no_such_file_t:s0"},
+	} {
+		_, err := runtimeCreate(t, "bad", runtimeSpec(t, tc.proc, tc.mount, ""))
+		if err == nil {
+			t.Errorf("label %q / %q: created and started, want an error", tc.proc, tc.mount)
+			continue
+		}
+		bad := tc.proc
+		if tc.mount != "" {
+			bad = tc.mount
+		}
+		if !strings.HasPrefix(err.Error(), "create:") || !strings.Contains(err.Error(), bad) {
+			t.Errorf("label %q / %q: error does not come from create or does not name the label: %v", tc.proc, tc.mount, err)
+		}
+	}
+}
+
+// 2. Each container gets container_t with its own MCS pair, unique
+// across concurrently started containers.
+func TestRunMCSUnique(t *testing.T) {
+	const n = 4
+	var wg sync.WaitGroup
+	ids := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids[i], errs[i] = brig(t, "run", "-d", image, "sleep", "600")
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		id := ids[i]
+		t.Cleanup(func() { brig(t, "rm", "-f", id) })
+	}
+	seen := map[string]string{}
+	for _, id := range ids {
+		l := procLabel(t, inspect(t, id).State.Pid)
+		if typeOf(l) != "container_t" {
+			t.Errorf("%s runs as %q, want container_t", id, l)
+		}
+		lv := levelOf(l)
+		var a, b int
+		if _, err := fmt.Sscanf(lv, "s0:c%d,c%d", &a, &b); err != nil || a == b {
+			t.Errorf("%s level %q is not an MCS pair s0:cX,cY", id, lv)
+		}
+		if other, dup := seen[lv]; dup {
+			t.Errorf("containers %s and %s share level %s", other, id, lv)
+		}
+		seen[lv] = id
+	}
+}
+
+// 2. A cannot read B's files; a file shared with z is readable by both.
+func TestRunMCSSeparation(t *testing.T) {
+	base := t.TempDir()
+	private, shared := filepath.Join(base, "private"), filepath.Join(base, "shared")
+	for _, d := range []string{private, shared} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "f"), []byte("data\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// B owns private (Z relabels it to B's level); both share shared (z).
+	idB, pidB := runDetached(t, "-v", private+":/private:Z", "-v", shared+":/shared:z", image, "sleep", "600")
+	lvB := levelOf(procLabel(t, pidB))
+	if got := fileLabel(t, filepath.Join(private, "f")); got != "system_u:object_r:container_file_t:"+lvB {
+		t.Errorf("Z volume file label %q, want container_file_t at B's level %s", got, lvB)
+	}
+	if got := fileLabel(t, filepath.Join(shared, "f")); got != "system_u:object_r:container_file_t:s0" {
+		t.Errorf("z volume file label %q, want system_u:object_r:container_file_t:s0", got)
+	}
+	if code := exitCode(t, "exec", idB, "cat", "/private/f"); code != 0 {
+		t.Errorf("B cannot read its own Z volume: exit %d", code)
+	}
+	// A mounts B's private directory without relabelling it.
+	idA, pidA := runDetached(t, "-v", private+":/private", "-v", shared+":/shared:z", image, "sleep", "600")
+	lvA := levelOf(procLabel(t, pidA))
+	if lvA == lvB {
+		t.Fatalf("A and B share level %s", lvA)
+	}
+	if code := exitCode(t, "exec", idA, "cat", "/private/f"); code == 0 {
+		t.Errorf("A (%s) read B's (%s) file", lvA, lvB)
+	}
+	if len(avcs(t, "{ read }", "container_t:"+lvA, "container_file_t:"+lvB)) == 0 &&
+		len(avcs(t, "container_t:"+lvA, "container_file_t:"+lvB)) == 0 {
+		t.Errorf("no AVC records A (%s) reading B's (%s) file", lvA, lvB)
+	}
+	for _, id := range []string{idA, idB} {
+		if code := exitCode(t, "exec", id, "cat", "/shared/f"); code != 0 {
+			t.Errorf("%s cannot read the shared z volume: exit %d", id, code)
+		}
+	}
+}
+
+// 2. label=disable, --privileged, --pid=host: no label separation, as in
+// Docker and podman (the process keeps the engine's context; here the
+// caller's, unconfined_t); label=type/level and named levels set exactly
+// those fields.
+func TestRunLabelOptions(t *testing.T) {
+	self, err := os.ReadFile("/proc/self/attr/current")
+	if err != nil {
+		t.Fatal(err)
+	}
+	selfType := typeOf(strings.TrimRight(string(self), "\x00\n"))
+	for _, args := range [][]string{
+		{"--security-opt", "label=disable"},
+		{"--privileged"},
+		{"--pid=host"},
+	} {
+		_, pid := runDetached(t, append(args, image, "sleep", "600")...)
+		if got := typeOf(procLabel(t, pid)); got != selfType {
+			t.Errorf("%v: runs as %q, want the engine's own type %s (not confined)", args, procLabel(t, pid), selfType)
+		}
+	}
+	for _, tc := range []struct {
+		opt, typ, level string
+	}{
+		{"label=level:s0:c100,c200", "container_t", "s0:c100,c200"},
+		{"label=type:spc_t", "spc_t", ""},
+	} {
+		_, pid := runDetached(t, "--security-opt", tc.opt, image, "sleep", "600")
+		l := procLabel(t, pid)
+		if typeOf(l) != tc.typ || (tc.level != "" && levelOf(l) != tc.level) {
+			t.Errorf("%s: runs as %q, want type %s level %q", tc.opt, l, tc.typ, tc.level)
+		}
+		if tc.level == "" {
+			var a, b int
+			if _, err := fmt.Sscanf(levelOf(l), "s0:c%d,c%d", &a, &b); err != nil {
+				t.Errorf("%s: level %q is not an allocated MCS pair", tc.opt, levelOf(l))
+			}
+		}
+	}
+}
+
+// 2. A named level is translated through the policy's setrans.conf.
+func TestRunNamedLevel(t *testing.T) {
+	setrans := "/etc/selinux/default/setrans.conf"
+	if _, err := os.Stat(setrans); err != nil {
+		t.Fatalf("the VM policy has no %s: %v", setrans, err)
+	}
+	raw, err := brig(t, "policy", "levels", "--to-raw", "SystemHigh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pid := runDetached(t, "--security-opt", "label=level:SystemHigh", image, "sleep", "600")
+	if got := levelOf(procLabel(t, pid)); got != raw {
+		t.Errorf("label=level:SystemHigh runs at %q, want %q (setrans.conf)", got, raw)
+	}
+}
