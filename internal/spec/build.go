@@ -10,6 +10,7 @@ import (
 
 	"github.com/brigrt/brig/internal/caps"
 	"github.com/brigrt/brig/internal/label"
+	"github.com/brigrt/brig/internal/landlock"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/sys/user"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -215,8 +216,13 @@ func Build(o *Options, img ImageConfig, env Env) (*specs.Spec, []string, error) 
 	}
 
 	ann[AnnNNP] = strconv.FormatBool(p.Security.NoNewPrivileges)
+	var ll landlock.Rules
 	if p.Security.Landlock != "" {
-		ann[AnnLandlock] = p.Security.Landlock
+		if ll, err = landlock.Parse(p.Security.Landlock); err != nil {
+			return nil, nil, fmt.Errorf("--security-opt landlock=%s: %w", p.Security.Landlock, err)
+		}
+		// The runtime reads the rules from this annotation (JSON).
+		ann[AnnLandlock] = ll.Annotation()
 	}
 	ann[AnnReadOnly] = strconv.FormatBool(o.ReadOnly)
 	if o.User != "" {
@@ -321,6 +327,15 @@ func Build(o *Options, img ImageConfig, env Env) (*specs.Spec, []string, error) 
 		} else {
 			ann[AnnSeccomp] = "profile " + p.Security.Seccomp
 		}
+	}
+	if ll.Net != nil {
+		// Landlock's TCP rules do not cover MPTCP sockets: refuse those
+		// with seccomp, adding a filter if there was none.
+		if sc == nil {
+			sc = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow}
+			ann[AnnSeccomp] += "; MPTCP blocked for landlock"
+		}
+		sc.Syscalls = append(sc.Syscalls, landlock.MPTCPRule())
 	}
 	// SELinux label, last: it may reserve an MCS level.
 	lab, state, lw, err := decideLabel(o, p, targets, env)

@@ -465,7 +465,7 @@ func TestBuildMisc(t *testing.T) {
 	if len(s.Linux.Devices) != 2 || s.Linux.Devices[0].Path != "/dev/audio/a" || len(r.Devices) != 3 || r.Devices[1].Access != "r" || *r.Devices[1].Major != 116 {
 		t.Errorf("devices %+v rules %+v", s.Linux.Devices, r.Devices)
 	}
-	if s.Annotations[AnnLandlock] != "ro:/usr" || s.Annotations[AnnNNP] != "true" || s.Annotations[AnnReadOnly] != "true" {
+	if s.Annotations[AnnLandlock] != `{"fs":{"ro":["/usr"],"rw":[]}}` || s.Annotations[AnnNNP] != "true" || s.Annotations[AnnReadOnly] != "true" {
 		t.Errorf("annotations %v", s.Annotations)
 	}
 	for line, want := range map[string]string{
@@ -523,5 +523,41 @@ func TestOpts(t *testing.T) {
 	err = Compose(func(*specs.Spec) error { return boom }, func(*specs.Spec) error { called = true; return nil })(s)
 	if err != boom || called {
 		t.Error("Compose must stop at the first error")
+	}
+}
+
+// Landlock network rules come with the seccomp rule that refuses MPTCP
+// sockets, which Landlock's TCP rules do not cover; even unconfined.
+func TestLandlockBlocksMPTCP(t *testing.T) {
+	for _, line := range []string{
+		"run --security-opt landlock=bind:80,connect:none img",
+		"run --security-opt seccomp=unconfined --security-opt landlock=bind:80 img",
+	} {
+		o, err := ParseRunArgs(strings.Fields(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _, err := Build(o, ImageConfig{Cmd: []string{"sh"}}, (&fakeHost{}).env())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Linux.Seccomp == nil {
+			t.Fatalf("%s: no seccomp filter", line)
+		}
+		found := false
+		for _, sc := range s.Linux.Seccomp.Syscalls {
+			found = found || (len(sc.Names) == 1 && sc.Names[0] == "socket" && len(sc.Args) == 1 && sc.Args[0].Value == 262)
+		}
+		if !found {
+			t.Errorf("%s: no MPTCP rule", line)
+		}
+	}
+	if _, err := ParseRunArgs(strings.Fields("run --security-opt landlock=bind:99999 img")); err == nil {
+		o, _ := ParseRunArgs(strings.Fields("run --security-opt landlock=bind:99999 img"))
+		if o != nil {
+			if _, _, err := Build(o, ImageConfig{Cmd: []string{"sh"}}, (&fakeHost{}).env()); err == nil {
+				t.Error("port 99999 accepted")
+			}
+		}
 	}
 }
