@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -50,7 +51,7 @@ The exit status is 1 when a finding is at or above --fail-on.`,
 				files, runArgs = args[:dash], args[dash:]
 			}
 			if len(files) == 0 && len(runArgs) == 0 {
-				return fmt.Errorf("nothing to lint: give FILE... or -- run ...")
+				return errors.New("nothing to lint: give FILE arguments, or -- run FLAGS IMAGE")
 			}
 			var cs []lint.Container
 			for _, f := range files {

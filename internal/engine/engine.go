@@ -23,6 +23,7 @@ import (
 	"github.com/brigrt/brig/internal/seccomp/profile"
 	"github.com/brigrt/brig/internal/selinux/mls"
 	"github.com/brigrt/brig/internal/spec"
+	"github.com/brigrt/brig/internal/trace"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -159,6 +160,7 @@ func (e *Engine) Create(o *spec.Options) (rec *container.Record, warnings []stri
 	if err != nil {
 		return nil, nil, err
 	}
+	trace.Mark("engine: options validated")
 	img, err := imgs.Resolve(o.Image)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w (see `brig images`; `brig pull`, `brig load` or `brig import` add images)", err)
@@ -177,11 +179,13 @@ func (e *Engine) Create(o *spec.Options) (rec *container.Record, warnings []stri
 			rec = nil
 		}
 	}()
+	trace.Mark("engine: image resolved, record created")
 	rootfs, err := imgs.Mount(img, rec.ID)
 	if err != nil {
 		return rec, nil, fmt.Errorf("mount image: %w", err)
 	}
 	rec.Rootfs = rootfs
+	trace.Mark("engine: rootfs mounted")
 	env, err := e.env(rec, rootfs)
 	if err != nil {
 		return rec, nil, err
@@ -211,6 +215,7 @@ func (e *Engine) Create(o *spec.Options) (rec *container.Record, warnings []stri
 	if err := e.Containers.Save(rec); err != nil {
 		return rec, nil, err
 	}
+	trace.Mark("engine: spec built, bundle written")
 	return rec, warnings, nil
 }
 
@@ -373,10 +378,22 @@ func (e *Engine) waitExec(id string) {
 	if err != nil {
 		return
 	}
+	var rt unix.Stat_t
+	if unix.Stat(e.RuntimeBin, &rt) != nil {
+		return
+	}
 	exe := "/proc/" + strconv.Itoa(st.Pid) + "/exe"
 	for i := 0; i < 2000; i++ {
-		target, err := os.Readlink(exe)
-		if err != nil || !strings.HasPrefix(target, "/memfd:brig-runtime") {
+		// Still the runtime (through its read-only bind or memfd copy)?
+		var cur unix.Stat_t
+		if unix.Stat(exe, &cur) != nil {
+			return
+		}
+		memfd := false
+		if t, err := os.Readlink(exe); err == nil && strings.HasPrefix(t, "/memfd:brig-runtime") {
+			memfd = true
+		}
+		if !memfd && (cur.Dev != rt.Dev || cur.Ino != rt.Ino) {
 			return
 		}
 		time.Sleep(time.Millisecond / 4)
@@ -392,11 +409,15 @@ func (e *Engine) RunAttached(r *container.Record, att monitor.Attach) (container
 	if err != nil {
 		return container.Exit{}, err
 	}
+	trace.Mark("engine: container created")
 	if err := m.Start(); err != nil {
 		_ = e.Runtime.Delete(r.ID, true)
 		return container.Exit{}, err
 	}
-	return m.Wait(), nil
+	trace.Mark("engine: container started")
+	x := m.Wait()
+	trace.Mark("engine: container exited and deleted")
+	return x, nil
 }
 
 // Stop sends SIGTERM (or sig), waits up to timeout, then kills everything.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/brigrt/brig/internal/cgroup"
+	"github.com/brigrt/brig/internal/trace"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -145,6 +146,7 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 			rt.destroy(st)
 		}
 	}()
+	trace.Mark("create: state dir made")
 	mgr, err := cgroup.New(cgPath)
 	if err != nil {
 		return st, fmt.Errorf("cgroups: %w", err)
@@ -153,6 +155,7 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	if err := rt.Store.Save(st); err != nil {
 		return st, err
 	}
+	trace.Mark("create: cgroup paths, state saved")
 	fifoPath := filepath.Join(dir, "exec.fifo")
 	if err := unix.Mkfifo(fifoPath, 0o600); err != nil {
 		return st, fmt.Errorf("mkfifo: %w", err)
@@ -162,11 +165,13 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 		return st, err
 	}
 	defer fifo.Close()
-	self, err := sealedSelf(rt.InitBinary)
+	trace.Mark("create: fifo")
+	self, err := sealedSelf(rt.InitBinary, dir)
 	if err != nil {
 		return st, err
 	}
 	defer self.Close()
+	trace.Mark("create: sealed exe")
 	parentSock, childSock, err := newSyncPair()
 	if err != nil {
 		return st, err
@@ -195,6 +200,7 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 		cmd.SysProcAttr.GidMappings = idMaps(spec.Linux.GIDMappings)
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
 	}
+	trace.Mark("create: state dir, cgroup paths, fifo, sealed exe")
 	if err := startIn(cmd, join, newTime, spec.Linux.TimeOffsets); err != nil {
 		childSock.Close()
 		return st, fmt.Errorf("start container init: %w", err)
@@ -202,6 +208,7 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	childSock.Close()
 	st.Pid = cmd.Process.Pid
 	st.StartTime, _ = startTime(st.Pid)
+	trace.Mark("create: init started")
 	if err := mgr.Apply(st.Pid); err != nil {
 		return st, fmt.Errorf("cgroups: %w", err)
 	}
@@ -214,8 +221,10 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	if spec.Process.SelinuxLabel != "" && !selinuxEnabled() {
 		rt.warn("SELinux is not enabled on this host; selinuxLabel %q is not applied", spec.Process.SelinuxLabel)
 	}
+	trace.Mark("create: cgroups applied")
 	cfg := initConfig{
-		ID: id, Spec: spec, Process: spec.Process, Bundle: bundle,
+		Trace: trace.On(),
+		ID:    id, Spec: spec, Process: spec.Process, Bundle: bundle,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
 		FifoFd: syncFd + 1, NewUserNS: newUser, NewNetNS: newNet, NewCgroupNS: newCgroup,
 		Cgroup: st.Cgroup,
@@ -227,6 +236,7 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	if err := rt.serveInit(conn, st, o.ConsoleSocket); err != nil {
 		return st, err
 	}
+	trace.Mark("create: init ready")
 	st.NsPaths = map[string]string{}
 	for _, ns := range spec.Linux.Namespaces {
 		st.NsPaths[string(ns.Type)] = fmt.Sprintf("/proc/%d/ns/%s", st.Pid, procNS[ns.Type])
@@ -621,6 +631,9 @@ func (rt *Runtime) destroy(st *State) {
 			rt.warn("%v", err)
 		}
 	}
+	// A create killed between mounting and detaching the runtime's
+	// read-only bind (see sealedSelf) leaves it mounted here.
+	_ = unix.Unmount(filepath.Join(rt.Store.dir(st.ID), ".runtime-exe"), unix.MNT_DETACH)
 	_ = os.RemoveAll(rt.Store.dir(st.ID))
 }
 
@@ -719,7 +732,7 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		return -1, fmt.Errorf("open mount namespace: %w", err)
 	}
 	defer mntNS.Close()
-	self, err := sealedSelf(rt.InitBinary)
+	self, err := sealedSelf(rt.InitBinary, rt.Store.dir(id))
 	if err != nil {
 		return -1, err
 	}

@@ -4,24 +4,71 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
 
-// sealedSelf returns a sealed, read-only in-memory copy of the running
-// binary to re-execute as the container's init.
+// sealedSelf returns a handle on the runtime binary that cannot be written
+// through, to re-execute as the container's init.
 //
 // CVE-2019-5736: a process in the container can open /proc/PID/exe of a
 // runtime process that has entered the container (the init before execve,
 // or an exec helper) and, once the runtime exits, reopen it for writing and
-// replace the host's binary. A sealed memfd has no file on the host behind
-// it and refuses every write, so there is nothing to overwrite.
+// replace the host's binary. Two ways to close that, as runc's
+// cloned_binary did:
+//   - a read-only bind mount of the binary, opened and then detached: the
+//     handle lives on a mount that is read-only and reachable from no
+//     mount namespace, so it can be neither written nor remounted. Three
+//     mount calls: the fast path.
+//   - otherwise a sealed memfd copy, which has no host file behind it at
+//     all; it costs a copy of the binary per container.
 //
-// bin names the binary to copy; "" means the running one.
-func sealedSelf(bin string) (*os.File, error) {
+// bin names the binary; "" means the running one. dir is a private
+// directory (the container's state dir) for the bind mount's target.
+func sealedSelf(bin, dir string) (*os.File, error) {
 	if bin == "" {
 		bin = "/proc/self/exe"
 	}
+	if dir != "" {
+		if f, err := roBind(bin, dir); err == nil {
+			return f, nil
+		}
+	}
+	return memfdCopy(bin)
+}
+
+// roBind opens bin through a read-only bind mount that is detached again
+// before anything can use it.
+func roBind(bin, dir string) (*os.File, error) {
+	target := filepath.Join(dir, ".runtime-exe")
+	if err := os.WriteFile(target, nil, 0o500); err != nil {
+		return nil, err
+	}
+	defer os.Remove(target)
+	if err := unix.Mount(bin, target, "", unix.MS_BIND, ""); err != nil {
+		return nil, err
+	}
+	detach := func() { _ = unix.Unmount(target, unix.MNT_DETACH) }
+	if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		detach()
+		return nil, err
+	}
+	f, err := os.OpenFile(target, unix.O_PATH|unix.O_CLOEXEC, 0)
+	detach()
+	if err != nil {
+		return nil, err
+	}
+	// Keep the fd above the slots os/exec dup2s into (see memfdCopy).
+	hi, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 256)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(hi), "brig-runtime"), nil
+}
+
+func memfdCopy(bin string) (*os.File, error) {
 	self, err := os.Open(bin)
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/brigrt/brig/internal/caps"
+	"github.com/brigrt/brig/internal/trace"
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/selinux/go-selinux"
@@ -22,6 +23,7 @@ import (
 
 // initConfig is what the parent sends the init over the sync socket.
 type initConfig struct {
+	Trace        bool           `json:"trace,omitempty"`
 	ID           string         `json:"id"`
 	Exec         bool           `json:"exec,omitempty"` // an exec'd process, not the container's init
 	Spec         *specs.Spec    `json:"spec"`
@@ -74,6 +76,10 @@ func Init() {
 		_ = conn.send(syncMsg{Type: msgError, Error: "bad init config: " + err.Error()}, -1)
 		os.Exit(1)
 	}
+	if cfg.Trace {
+		trace.Enable()
+		trace.Mark("init: config received")
+	}
 	if cfg.Exec {
 		err = initExec(conn, &cfg)
 	} else {
@@ -108,6 +114,7 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 	if err := r.prepare(); err != nil {
 		return err
 	}
+	trace.Mark("init: mounts done")
 	if err := conn.send(syncMsg{Type: msgHooks}, -1); err != nil {
 		return err
 	}
@@ -162,6 +169,7 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 			return fmt.Errorf("sysctl %s=%s: %w", k, v, err)
 		}
 	}
+	trace.Mark("init: pivot, masks, sysctls done")
 	if err := setupProcess(conn, cfg, p); err != nil {
 		return err
 	}
@@ -174,6 +182,7 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 	if err != nil {
 		return err
 	}
+	trace.Mark("init: seccomp compiled")
 	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte("brig-init\x00")[0])), 0, 0, 0)
 	if err := conn.send(syncMsg{Type: msgReady}, -1); err != nil {
 		return err
@@ -189,6 +198,7 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 	}
 	fifo.Close()
 	unix.Close(cfg.FifoFd)
+	trace.Mark("init: started")
 	if s.Hooks != nil && len(s.Hooks.StartContainer) > 0 {
 		st := specs.State{Version: specs.Version, ID: cfg.ID, Status: Running, Pid: os.Getpid(), Bundle: cfg.Bundle, Annotations: s.Annotations}
 		if err := runHooks("startContainer", s.Hooks.StartContainer, st); err != nil {
@@ -396,6 +406,7 @@ func finalize(cfg *initConfig, p *specs.Process, argv0 string, filter seccompFil
 			return err
 		}
 	}
+	trace.Mark("init: credentials dropped, exec")
 	env := p.Env
 	if !hasEnv(env, "HOME") {
 		env = append(env, "HOME="+homeFor(p.User.UID))
