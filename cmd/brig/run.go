@@ -16,6 +16,8 @@ import (
 	"github.com/brigrt/brig/internal/container"
 	"github.com/brigrt/brig/internal/engine"
 	"github.com/brigrt/brig/internal/monitor"
+	"github.com/brigrt/brig/internal/profile"
+	"github.com/brigrt/brig/internal/profile/export"
 	"github.com/brigrt/brig/internal/runtime"
 	"github.com/brigrt/brig/internal/spec"
 	"github.com/spf13/cobra"
@@ -76,6 +78,7 @@ func warn(ws []string) {
 
 func runCmd(name string) *cobra.Command {
 	o := &spec.Options{}
+	var recordPath, profilePath string
 	c := &cobra.Command{
 		Use:   name + " [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: map[string]string{"run": "Run a command in a new container", "create": "Create a new container"}[name],
@@ -85,6 +88,23 @@ func runCmd(name string) *cobra.Command {
 			e, err := openEngine()
 			if err != nil {
 				return err
+			}
+			if recordPath != "" && (o.Detach || name == "create") {
+				return errors.New("--record follows the container to its end: run it in the foreground (without -d)")
+			}
+			if profilePath != "" {
+				// The profile's seccomp file is read while the spec is
+				// built; it is not needed afterwards.
+				tmp, err := os.MkdirTemp("", "brig-profile-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(tmp)
+				w, err := engine.ApplyProfile(o, profilePath, tmp)
+				warn(w)
+				if err != nil {
+					return fmt.Errorf("--profile %s: %w", profilePath, err)
+				}
 			}
 			rec, warnings, err := e.Create(o)
 			warn(warnings)
@@ -113,7 +133,16 @@ func runCmd(name string) *cobra.Command {
 					att.Term = os.Stdin
 				}
 			}
-			exit, err := e.RunAttached(rec, att)
+			var exit container.Exit
+			if recordPath != "" {
+				var p *profile.Profile
+				exit, p, err = e.RecordAttached(rec, att, recordPath)
+				if p != nil {
+					fmt.Fprintf(os.Stderr, "brig: recorded %s: %s\n", recordPath, export.Summary(p))
+				}
+			} else {
+				exit, err = e.RunAttached(rec, att)
+			}
 			if o.Rm {
 				e.Remove(rec, true)
 			}
@@ -134,6 +163,8 @@ func runCmd(name string) *cobra.Command {
 	// docker's -h is --hostname here, so help has no shorthand.
 	fs.Bool("help", false, "help for "+name)
 	spec.AddRunFlags(fs, o)
+	fs.StringVar(&recordPath, "record", "", "record what the container uses (capabilities, syscalls, ports, files) into this profile")
+	fs.StringVar(&profilePath, "profile", "", "enforce a recorded profile: exactly its capabilities, seccomp allow-list and Landlock rules")
 	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return spec.FlagError(fs, err) })
 	return c
 }
