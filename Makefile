@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 export CGO_ENABLED = 0
 
-.PHONY: build test unit integration lint bench demo deps clean
+.PHONY: build test unit integration lint bpf-check bench demo deps clean
 
 build:
 	$(GO) build $(GOFLAGS_BUILD) -o bin/brig ./cmd/brig
@@ -14,7 +14,7 @@ build:
 	$(GO) build $(GOFLAGS_BUILD) -o bin/brig-monitor ./cmd/brig-monitor
 
 # Everything CI runs: unit tests, static checks, then the root-only suites.
-test: deps build lint unit integration
+test: deps build lint bpf-check unit integration
 
 unit:
 	$(GO) test ./...
@@ -28,6 +28,10 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+# The committed eBPF objects must be what Debian's clang builds from the C.
+bpf-check:
+	internal/record/gen.sh -check
 
 # Debian packages the tests use (see .ci/packages.txt).
 deps:

@@ -25,7 +25,11 @@ var version = "dev"
 func main() {
 	root.Version = version
 	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "brig:", err)
+		// An exit status alone (a container's, or lint's verdict) has
+		// already been explained by what the command printed.
+		if e, ok := err.(*exitError); !ok || e.err != nil {
+			fmt.Fprintln(os.Stderr, "brig:", err)
+		}
 		os.Exit(exitCode(err))
 	}
 }

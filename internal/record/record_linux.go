@@ -62,6 +62,21 @@ type Recorder struct {
 	closed bool
 }
 
+// kernelBTF is shared by every Start in the process: parsing the kernel's
+// BTF is most of a cold Start's CPU time.
+var kernelBTF = btf.NewCache()
+
+// Warm parses the kernel's BTF and finds the non-auditing helpers in the
+// background, so that a later Start only loads, verifies and attaches.
+// Call it early (e.g. while the container's rootfs is prepared); it costs
+// the kernel types' memory for the life of the process.
+func Warm() {
+	go func() {
+		kernelBTF.Kernel()
+		noauditRangesCached()
+	}()
+}
+
 // testFailAfterAttach makes Start fail once everything is attached, so the
 // integration test can check the cleanup path.
 var testFailAfterAttach bool
@@ -117,7 +132,7 @@ func Start(o Options) (*Recorder, error) {
 		bind: map[profile.Endpoint]bool{}, conn: map[profile.Endpoint]bool{},
 		files: map[string]bool{}, tmpfs: map[string]bool{},
 	}
-	if err := spec.LoadAndAssign(&r.objs, nil); err != nil {
+	if err := spec.LoadAndAssign(&r.objs, &ebpf.CollectionOptions{Cache: kernelBTF}); err != nil {
 		<-rch
 		return nil, loadError(err)
 	}

@@ -249,6 +249,12 @@ int BPF_PROG(on_capable, const struct cred *cred, struct user_namespace *target_
 		return 0;
 	}
 	struct task_struct *t = bpf_get_current_task_btf();
+	/* A check made with borrowed credentials is not the container's:
+	 * overlayfs, for one, works on its layers as the mounter (with
+	 * override_creds), so the rootfs's own CAP_SYS_ADMIN and
+	 * CAP_DAC_OVERRIDE checks would otherwise land in the profile. */
+	if (cred != BPF_CORE_READ(t, real_cred))
+		return 0;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
 	struct cap_key key = {
 		.cap = cap,

@@ -108,9 +108,12 @@ struct linux_binprm {
 	struct file *file;
 };
 
+struct cred;
+
 struct task_struct {
 	struct files_struct *files;
 	struct fs_struct *fs;
+	const struct cred *real_cred;
 };
 
 struct sigaction {
