@@ -118,9 +118,9 @@ func TestRecordThenEnforce(t *testing.T) {
 	check := "(nc -l -p 8081 2>&1 | head -1); (echo | nc 127.0.0.1 1 2>&1 | head -1); chown 1 /tmp; (chmod 700 /tmp 2>&1 | head -1); (unshare -U true 2>&1 | head -1)"
 	out = brig(t, "run", "--rm", "--net=host", "--profile", prof, "brig-demo", "sh", "-c", check)
 	for _, want := range []string{
-		"bind: Permission denied",                // another port: Landlock, EACCES
-		"can't connect to remote host",           // another destination: Landlock
-		"Function not implemented",               // unshare is outside the profile: ENOSYS
+		"bind: Permission denied",      // another port: Landlock, EACCES
+		"can't connect to remote host", // another destination: Landlock
+		"Function not implemented",     // unshare is outside the profile: ENOSYS
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("enforced run lacks %q:\n%s", want, out)
