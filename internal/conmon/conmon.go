@@ -56,6 +56,24 @@ func Main(path string, report *os.File) int {
 		return 1
 	}
 	dir := filepath.Dir(cfg.ExitPath)
+	// Announce this monitor before anything else, so `brig rm -f` can find
+	// and stop it whenever it runs; and give up if rm came first.
+	if err := writeAtomic(filepath.Join(dir, "monitor.pid"), []byte(strconv.Itoa(os.Getpid()))); err != nil {
+		say(report, "error: "+err.Error())
+		return 1
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "monitor.lock"), os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err == nil {
+		err = unix.Flock(int(lock.Fd()), unix.LOCK_EX)
+	}
+	if err != nil {
+		say(report, "error: monitor lock: "+err.Error())
+		return 1
+	}
+	if _, err := os.Stat(filepath.Join(dir, removedMarker)); err == nil {
+		say(report, "error: the container is being removed")
+		return 1
+	}
 	lf, err := os.OpenFile(cfg.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		say(report, "error: "+err.Error())
@@ -148,6 +166,7 @@ func Main(path string, report *os.File) int {
 	// Done: nothing may kill this monitor as "still at work" any more,
 	// least of all the `brig rm` it runs next.
 	os.Remove(filepath.Join(dir, "monitor.pid"))
+	lock.Close()
 	if len(cfg.OnExit) > 0 {
 		_ = exec.Command(cfg.OnExit[0], cfg.OnExit[1:]...).Run()
 	}
@@ -395,6 +414,32 @@ func writeAtomic(path string, data []byte) error {
 	return os.Rename(tmp, path)
 }
 
+// removedMarker in a container's directory tells a monitor that has not
+// started its work yet not to start it.
+const removedMarker = "removing"
+
+// Fence makes sure no monitor works on the container in dir any more: a
+// monitor still starting sees the marker and gives up, a running one is
+// killed, and Fence returns once none holds the monitor lock.
+func Fence(dir string) {
+	if err := os.WriteFile(filepath.Join(dir, removedMarker), nil, 0o600); err != nil {
+		return // the directory is gone: so is any monitor's work
+	}
+	Kill(dir)
+	lock, err := os.OpenFile(filepath.Join(dir, "monitor.lock"), os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return
+	}
+	defer lock.Close()
+	for i := 0; i < 5000; i++ {
+		if unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+			return
+		}
+		Kill(dir) // it announced itself after the first Kill looked
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // Kill stops the monitor of the container whose files are in dir, with
 // everything in its process group (a `brig-runtime create` in flight).
 func Kill(dir string) {
@@ -441,9 +486,6 @@ func Spawn(monitorBin string, cfg Config, configPath string) (int, error) {
 		return 0, errors.New("start monitor: " + err.Error())
 	}
 	w.Close()
-	// The pid lets `brig rm -f` stop a monitor whose brig was killed
-	// half-way; the monitor leads its own process group.
-	_ = writeAtomic(filepath.Join(filepath.Dir(configPath), "monitor.pid"), []byte(strconv.Itoa(cmd.Process.Pid)))
 	msg, _ := io.ReadAll(r)
 	_ = cmd.Process.Release()
 	s := string(msg)

@@ -308,7 +308,7 @@ func (e *Engine) resolveForNS(name string) (spec.ContainerInfo, error) {
 func (e *Engine) cleanup(r *container.Record) {
 	// A monitor still at work (its brig killed mid-run) would recreate
 	// what is removed below.
-	conmon.Kill(e.Containers.Path(r.ID))
+	conmon.Fence(e.Containers.Path(r.ID))
 	_ = e.Runtime.Delete(r.ID, true)
 	if imgs, err := e.Images(); err == nil {
 		_ = imgs.Remove(r.ID)
