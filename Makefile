@@ -45,3 +45,9 @@ bench: deps build
 
 clean:
 	rm -rf bin
+
+# The live suite (test/live) in a SELinux-enforcing, cgroup-v2-only QEMU VM
+# built from Debian packages (vm/; cached in .cache/vm). VMTEST_ARGS go to
+# the test binary, e.g. VMTEST_ARGS='-test.run Cgroup'.
+vmtest: deps
+	vm/test.sh $(VMTEST_ARGS)

@@ -81,6 +81,9 @@ run_area() {
 		echo "bench/$a: $word"
 		[ "$rc" = 0 ] || fail=1
 	done
+	npass=$(cat "$tmp"/*.log 2>/dev/null | grep -cE '^PASS ')
+	nmiss=$(cat "$tmp"/*.log 2>/dev/null | grep -cE '^MISS ')
+	echo "targets: $npass PASS, $nmiss MISS"
 	echo "$fail" >"$tmp/fail"
 } 2>&1 | tee "$out"
 echo "(written to $out)"

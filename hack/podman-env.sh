@@ -48,7 +48,8 @@ podman_env_setup() {
 	cat >"$CRUN_HYBRID" <<EOF
 #!/bin/sh
 # crun on a hybrid cgroup host: hide cgroup2's controller list in a private
-# mount namespace (see hack/podman-env.sh).
+# mount namespace (see hack/podman-env.sh). The bind fails harmlessly where
+# there is no /sys/fs/cgroup/unified (pure v1 or v2: crun needs no help).
 exec unshare -m --propagation private sh -c 'mount --bind /dev/null /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; exec "\$0" "\$@"' "$crun" "\$@"
 EOF
 	chmod 0755 "$CRUN_HYBRID" || return 1

@@ -55,10 +55,10 @@ set +e
 timeout --foreground -k 5 "$timeout" qemu-system-x86_64 -M pc $accel -smp "$smp" -m "${VM_MEM:-2048}" \
 	-nodefaults -nographic -serial stdio -no-reboot \
 	-kernel "$vm/vmlinux" -initrd "$tmp/initrd" -append "$(echo $cmdline)" </dev/null |
-	tr -d '\r' | tee "$tmp/console"
+	sed -u 's/\r$//' | tee "$tmp/console"
 rc=${PIPESTATUS[0]}
 set -e
-secs=$(echo "$(date +%s.%N) - $start" | bc)
+secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{print b - a}')
 if [ "$rc" = 124 ]; then
 	echo "vm/run: timed out after $timeout s" >&2
 	exit 124

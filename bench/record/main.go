@@ -56,6 +56,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "exec:", err)
 		os.Exit(2)
 	}
+	if cg := os.Getenv("RECORD_BENCH_COLD"); cg != "" {
+		// One Start in a fresh process, as brig run does it.
+		c0, t0 := cpuTime(), time.Now()
+		r, err := record.Start(record.Options{Cgroup: cg})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println(int64(time.Since(t0)), int64(cpuTime()-c0))
+		r.Stop()
+		return
+	}
 	runs := flag.Int("runs", 7, "runs per variant")
 	iters := flag.Int("iters", 20000, "loop iterations per run")
 	flag.Parse()
@@ -98,13 +110,40 @@ func bench(runs, iters int) error {
 	if err := os.Mkdir(cg, 0o755); err != nil {
 		return err
 	}
-	defer os.Remove(cg)
+	defer func() {
+		// An exited task leaves its cgroup a moment later: retry.
+		for i := 0; i < 50 && os.Remove(cg) != nil; i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if _, err := os.Stat(cg); err == nil {
+			fmt.Fprintln(os.Stderr, "record-bench: could not remove", cg)
+		}
+	}()
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
 
-	// Load and attach time (includes reading /proc/kallsyms).
+	// Cold: a fresh process per Start, which parses the kernel's BTF.
+	var cold, coldCPU []time.Duration
+	for i := 0; i < runs*2; i++ {
+		c := exec.Command(self)
+		c.Env = append(os.Environ(), "RECORD_BENCH_COLD="+cg)
+		out, err := c.Output()
+		if err != nil {
+			return fmt.Errorf("cold start: %w", err)
+		}
+		var w, u int64
+		if _, err := fmt.Sscan(string(out), &w, &u); err != nil {
+			return fmt.Errorf("cold start output %q: %w", out, err)
+		}
+		cold, coldCPU = append(cold, time.Duration(w)), append(coldCPU, time.Duration(u))
+	}
+	fmt.Printf("Start, cold process: wall median %v, min %v; CPU median %v (%d runs)\n",
+		median(cold), min(cold), median(coldCPU), len(cold))
+
+	// Warm: kernel BTF already parsed (record.Warm, or an earlier Start).
+	record.Warm()
 	var starts, stops, cpus []time.Duration
 	for i := 0; i < runs*3; i++ {
 		c0 := cpuTime()
@@ -121,7 +160,7 @@ func bench(runs, iters int) error {
 		starts = append(starts, t1.Sub(t0))
 		stops = append(stops, time.Since(t1))
 	}
-	fmt.Printf("Start (load+attach): wall median %v, min %v, max %v; CPU median %v (%d runs)\n",
+	fmt.Printf("Start, warm (load+verify+attach): wall median %v, min %v, max %v; CPU median %v (%d runs)\n",
 		median(starts), min(starts), max(starts), median(cpus), len(starts))
 	fmt.Printf("Stop (detach+drain+collect): median %v\n", median(stops))
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	goruntime "runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -38,6 +39,9 @@ func main() {
 	// collecting garbage would only cost CPU. (The init is a separate
 	// process and a long `run` or `exec` waits with nothing allocated.)
 	debug.SetGCPercent(-1)
+	// One P: the work is sequential, and idle Ps only spin, wake threads
+	// and hand each other the P around every blocking syscall.
+	goruntime.GOMAXPROCS(1)
 	os.Exit(run(os.Args[1:]))
 }
 

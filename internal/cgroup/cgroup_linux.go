@@ -139,6 +139,15 @@ func (m *Manager) dirs() []string {
 
 // Apply creates the cgroup on every hierarchy and moves pid into it.
 func (m *Manager) Apply(pid int) error {
+	if err := m.Create(); err != nil {
+		return err
+	}
+	return m.Join(pid)
+}
+
+// Create makes the cgroup's directories (and on v2 delegates the
+// controllers to them) without moving anything in.
+func (m *Manager) Create() error {
 	if m.V1 == nil {
 		if err := m.enableV2Controllers(); err != nil {
 			return err
@@ -149,10 +158,12 @@ func (m *Manager) Apply(pid int) error {
 			return err
 		}
 	}
-	return m.Join(pid)
+	return nil
 }
 
-// Join moves pid into every directory of the container's cgroup.
+// Join moves pid into every directory of the container's cgroup. The
+// first move of a multi-threaded process costs the kernel an RCU grace
+// period (milliseconds), so callers overlap it with other work.
 func (m *Manager) Join(pid int) error {
 	for _, d := range m.dirs() {
 		if _, err := os.Stat(d); err != nil {

@@ -13,10 +13,11 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/brigrt/brig/internal/seccomp"
 )
 
 // The test binary re-executes itself as the confined child: with
@@ -113,40 +114,18 @@ func writeFile(path string) error {
 	return wrap("close", unix.Close(fd))
 }
 
-// loadRule compiles one argument-matching OCI syscall rule into a seccomp
-// filter (the full compiler lives in internal/seccomp) and loads it on
-// this thread. It supports exactly the shape MPTCPRule has, and checks it.
+// loadRule loads r through brig's seccomp compiler, in an otherwise
+// allow-all filter, on this thread.
 func loadRule(r specs.LinuxSyscall) error {
-	if len(r.Names) != 1 || r.Names[0] != "socket" || len(r.Args) != 1 || r.Args[0].Op != specs.OpEqualTo ||
-		r.Action != specs.ActErrno || r.ErrnoRet == nil {
-		return fmt.Errorf("unsupported rule shape %+v", r)
+	prog, err := seccomp.Compile(&specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Syscalls:      []specs.LinuxSyscall{r},
+	})
+	if err != nil {
+		return err
 	}
-	arg := r.Args[0]
-	lo := uint32(16 + 8*arg.Index) // seccomp_data.args[i], low word (little endian)
-	const (
-		ld  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
-		jeq = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
-		ret = unix.BPF_RET | unix.BPF_K
-	)
-	prog := []unix.SockFilter{
-		{Code: ld, K: 4}, // arch
-		{Code: jeq, Jt: 0, Jf: 7, K: unix.AUDIT_ARCH_X86_64},
-		{Code: ld, K: 0}, // nr
-		{Code: jeq, Jt: 0, Jf: 5, K: unix.SYS_SOCKET},
-		{Code: ld, K: lo},
-		{Code: jeq, Jt: 0, Jf: 3, K: uint32(arg.Value)},
-		{Code: ld, K: lo + 4},
-		{Code: jeq, Jt: 0, Jf: 1, K: uint32(arg.Value >> 32)},
-		{Code: ret, K: unix.SECCOMP_RET_ERRNO | uint32(*r.ErrnoRet)},
-		{Code: ret, K: unix.SECCOMP_RET_ALLOW},
-	}
-	fp := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	// no_new_privs is already set by Apply (or the test runs as root).
-	_, _, e := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&fp)))
-	if e != 0 {
-		return e
-	}
-	return nil
+	return seccomp.Load(prog)
 }
 
 func freePort(t *testing.T) int {

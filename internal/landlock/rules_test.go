@@ -89,3 +89,19 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The annotation comes from the OCI config the init reads.
+func FuzzFromAnnotation(f *testing.F) {
+	f.Add(`{"net":{"bind":[80],"connect":[]},"fs":{"ro":["/usr"],"rw":["/tmp"]}}`)
+	f.Add(`{"net":{"bind":[],"connect":[],"anyBind":true}}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := FromAnnotation(s)
+		if err != nil {
+			return
+		}
+		back, err := FromAnnotation(r.Annotation())
+		if err != nil || back.String() != r.String() {
+			t.Fatalf("annotation round trip of %q: %q, %v", s, back.String(), err)
+		}
+	})
+}

@@ -155,6 +155,9 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	if err := rt.Store.Save(st); err != nil {
 		return st, err
 	}
+	if err := mgr.Create(); err != nil {
+		return st, fmt.Errorf("cgroups: %w", err)
+	}
 	trace.Mark("create: cgroup paths, state saved")
 	fifoPath := filepath.Join(dir, "exec.fifo")
 	if err := unix.Mkfifo(fifoPath, 0o600); err != nil {
@@ -182,9 +185,9 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
 	syncFd := 3 + len(extra)
-	extra = append(extra, childSock, fifo)
+	extra = append(extra, childSock, fifo, self)
 	cmd = &exec.Cmd{
-		Path:       fdPath(self),
+		Path:       "/proc/self/fd/" + strconv.Itoa(syncFd+2),
 		Args:       []string{"brig-runtime", "init"},
 		Env:        []string{envMode + "=1", envSync + "=" + strconv.Itoa(syncFd)},
 		Stdin:      orStd(o.Stdin, os.Stdin),
@@ -208,20 +211,16 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	childSock.Close()
 	st.Pid = cmd.Process.Pid
 	st.StartTime, _ = startTime(st.Pid)
-	trace.Mark("create: init started")
-	if err := mgr.Apply(st.Pid); err != nil {
-		return st, fmt.Errorf("cgroups: %w", err)
-	}
 	if err := rt.Store.Save(st); err != nil {
 		return st, err
 	}
-	if err := mgr.Set(spec.Linux.Resources); err != nil {
-		return st, fmt.Errorf("cgroups: set resources: %w", err)
-	}
+	trace.Mark("create: init started")
 	if spec.Process.SelinuxLabel != "" && !selinuxEnabled() {
 		rt.warn("SELinux is not enabled on this host; selinuxLabel %q is not applied", spec.Process.SelinuxLabel)
 	}
-	trace.Mark("create: cgroups applied")
+	// The init sets up its mounts while this process moves it into its
+	// cgroups (slow: see cgroup.Join); it waits for the move before it
+	// runs hooks, enters a cgroup namespace or starts anything.
 	cfg := initConfig{
 		Trace: trace.On(),
 		ID:    id, Spec: spec, Process: spec.Process, Bundle: bundle,
@@ -233,6 +232,16 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	if err := conn.sendData(msgConfig, cfg); err != nil {
 		return st, err
 	}
+	if err := mgr.Join(st.Pid); err != nil {
+		return st, fmt.Errorf("cgroups: %w", err)
+	}
+	if err := mgr.Set(spec.Linux.Resources); err != nil {
+		return st, fmt.Errorf("cgroups: set resources: %w", err)
+	}
+	// If the init already failed, this send fails too; serveInit then
+	// reads the init's own error message, which says more.
+	_ = conn.send(syncMsg{Type: msgCgroupOK}, -1)
+	trace.Mark("create: cgroups applied")
 	if err := rt.serveInit(conn, st, o.ConsoleSocket); err != nil {
 		return st, err
 	}
@@ -747,9 +756,9 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
 	syncFd := 3 + len(extra)
-	extra = append(extra, childSock, mntNS)
+	extra = append(extra, childSock, mntNS, self)
 	cmd := &exec.Cmd{
-		Path:       fdPath(self),
+		Path:       "/proc/self/fd/" + strconv.Itoa(syncFd+2),
 		Args:       []string{"brig-runtime", "init"},
 		Env:        []string{envMode + "=1", envSync + "=" + strconv.Itoa(syncFd)},
 		Stdin:      orStd(o.Stdin, os.Stdin),

@@ -26,6 +26,12 @@ import (
 //
 // bin names the binary; "" means the running one. dir is a private
 // directory (the container's state dir) for the bind mount's target.
+//
+// The caller passes the handle to the child in ExtraFiles and execs
+// /proc/self/fd/N for its slot N there: the dup2 into that slot happens
+// before execve, so the path names the right file. (Parking the fd high
+// instead would grow the fd table, which costs an RCU grace period of
+// milliseconds in a multi-threaded process.)
 func sealedSelf(bin, dir string) (*os.File, error) {
 	if bin == "" {
 		bin = "/proc/self/exe"
@@ -56,16 +62,7 @@ func roBind(bin, dir string) (*os.File, error) {
 	}
 	f, err := os.OpenFile(target, unix.O_PATH|unix.O_CLOEXEC, 0)
 	detach()
-	if err != nil {
-		return nil, err
-	}
-	// Keep the fd above the slots os/exec dup2s into (see memfdCopy).
-	hi, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 256)
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	return os.NewFile(uintptr(hi), "brig-runtime"), nil
+	return f, err
 }
 
 func memfdCopy(bin string) (*os.File, error) {
@@ -85,13 +82,7 @@ func memfdCopy(bin string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("memfd_create: %w", err)
 	}
-	// Keep the fd above the slots os/exec dup2s into, so the path
-	// /proc/self/fd/N still names the memfd in the child at execve.
-	hi, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 256)
-	unix.Close(fd)
-	if err != nil {
-		return nil, err
-	}
+	hi := fd
 	mem := os.NewFile(uintptr(hi), "brig-runtime")
 	var off int64
 	for off < st.Size() {

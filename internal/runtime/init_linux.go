@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -56,6 +57,10 @@ func Init() {
 	// Credentials, seccomp and LSM labels are per thread; everything below
 	// happens on this one thread and ends in execve from it.
 	runtime.LockOSThread()
+	// A short, sequential life: no garbage collection, one P (see
+	// cmd/brig-runtime). The container's process starts afresh at execve.
+	runtime.GOMAXPROCS(1)
+	debug.SetGCPercent(-1)
 	fd, err := strconv.Atoi(os.Getenv(envSync))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "brig-runtime init: no sync fd")
@@ -63,6 +68,9 @@ func Init() {
 	}
 	os.Unsetenv(envSync)
 	os.Unsetenv(envMode)
+	// fd+2 is the runtime binary this init was exec'd from (see
+	// sealedSelf); nothing after execve needs it.
+	unix.Close(fd + 2)
 	conn := syncConn{os.NewFile(uintptr(fd), "sync")}
 	// Nothing in the container may read this process's memory or open its
 	// fds through /proc while it still holds runtime secrets.
@@ -92,13 +100,6 @@ func Init() {
 
 func initCreate(conn syncConn, cfg *initConfig) error {
 	s := cfg.Spec
-	if cfg.NewCgroupNS {
-		// Unshared here, after the parent moved us into our cgroup, so the
-		// namespace's root is the container's cgroup.
-		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			return fmt.Errorf("unshare cgroup namespace: %w", err)
-		}
-	}
 	if cfg.NewNetNS {
 		if err := loopbackUp(); err != nil {
 			return fmt.Errorf("bring up loopback: %w", err)
@@ -110,8 +111,20 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 			return fmt.Errorf("setsid: %w", err)
 		}
 	}
+	// Labels the loaded policy rejects fail here, at create, naming the
+	// label, rather than as a bare EINVAL from a mount or at exec.
+	if err := checkLabels(p.SelinuxLabel, s.Linux.MountLabel); err != nil {
+		return err
+	}
 	r := &rootfs{cfg: cfg, spec: s, root: s.Root.Path, userns: cfg.NewUserNS}
 	if err := r.prepare(); err != nil {
+		return err
+	}
+	// The parent says when this process is in its cgroups, limits set.
+	if _, _, err := conn.expect(msgCgroupOK); err != nil {
+		return err
+	}
+	if err := r.devices(); err != nil {
 		return err
 	}
 	trace.Mark("init: mounts done")
@@ -120,6 +133,13 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 	}
 	if _, _, err := conn.expect(msgHooksOK); err != nil {
 		return err
+	}
+	if cfg.NewCgroupNS {
+		// Unshared now, inside the container's cgroup, so that is the
+		// namespace's root.
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
 	}
 	if s.Hooks != nil && len(s.Hooks.CreateContainer) > 0 {
 		st := specs.State{Version: specs.Version, ID: cfg.ID, Status: Creating, Pid: os.Getpid(), Bundle: cfg.Bundle, Annotations: s.Annotations}
@@ -638,3 +658,22 @@ func loopbackUp() error {
 }
 
 func selinuxEnabled() bool { return selinux.GetEnabled() }
+
+// checkLabels asks the kernel whether the process and mount labels are
+// valid contexts of the loaded policy.
+func checkLabels(proc, mount string) error {
+	if !selinuxEnabled() {
+		return nil
+	}
+	if proc != "" {
+		if err := selinux.SecurityCheckContext(proc); err != nil {
+			return fmt.Errorf("selinuxLabel %q is not a valid context in the loaded policy: %w", proc, err)
+		}
+	}
+	if mount != "" {
+		if err := selinux.SecurityCheckContext(mount); err != nil {
+			return fmt.Errorf("mountLabel %q is not a valid context in the loaded policy: %w", mount, err)
+		}
+	}
+	return nil
+}

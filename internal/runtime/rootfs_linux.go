@@ -34,7 +34,7 @@ type rootfs struct {
 }
 
 // prepare makes the rootfs a private mount point and mounts everything
-// the spec asks for under it.
+// the spec asks for under it; devices follow in devices.
 func (r *rootfs) prepare() error {
 	flag := uintptr(msSlave | msRec)
 	if p := r.spec.Linux.RootfsPropagation; p != "" {
@@ -47,18 +47,24 @@ func (r *rootfs) prepare() error {
 	if err := unix.Mount(r.root, r.root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind rootfs: %w", err)
 	}
-	devTmpfs := false
 	for _, m := range r.spec.Mounts {
 		if err := r.mount(m); err != nil {
 			return fmt.Errorf("mount %s to %s: %w", m.Source, m.Destination, err)
 		}
-		if filepath.Clean(m.Destination) == "/dev" && m.Type == "tmpfs" {
-			devTmpfs = true
-		}
 	}
-	if devTmpfs {
-		if err := r.setupDev(); err != nil {
-			return err
+	return nil
+}
+
+// devices creates /dev's nodes. It runs once the init is in its devices
+// cgroup with the rules complete: while the parent writes them, a
+// deny-all is briefly in force and mknod would fail.
+func (r *rootfs) devices() error {
+	for _, m := range r.spec.Mounts {
+		if filepath.Clean(m.Destination) == "/dev" && m.Type == "tmpfs" {
+			if err := r.setupDev(); err != nil {
+				return err
+			}
+			break
 		}
 	}
 	for _, d := range r.spec.Linux.Devices {

@@ -18,8 +18,9 @@ import (
 )
 
 // ctrNS is the containerd namespace of every container here; containerd
-// also names the containers' parent cgroup after it.
-const ctrNS = "brig-engines"
+// also names the containers' parent cgroup after it, so it is unique per
+// run: concurrent runs of this suite share the host's cgroups.
+var ctrNS = fmt.Sprintf("brig-engines-%d", os.Getpid())
 
 // A private containerd: config, root, state and sockets under tmpDir, the
 // CRI plugin off. Started by the first test that needs it, stopped by
@@ -86,7 +87,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 	ctrd.done = make(chan error, 1)
 	go func() { ctrd.done <- cmd.Wait() }()
 	for end := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		r, err := runErr(nil, 10*time.Second, ctrArgs("version")...)
+		r, err := runErr(10*time.Second, ctrArgs("version")...)
 		if err == nil && r.code == 0 {
 			break
 		}
@@ -101,7 +102,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 			return fmt.Errorf("containerd did not answer on %s: %s", ctrd.sock, r)
 		}
 	}
-	r, err := runErr(nil, 2*time.Minute, ctrArgs("image", "import", imageTar)...)
+	r, err := runErr(2*time.Minute, ctrArgs("image", "import", imageTar)...)
 	if err != nil || r.code != 0 {
 		return fmt.Errorf("ctr image import: %v %s", err, r)
 	}
@@ -115,8 +116,14 @@ func stopContainerd() error {
 		return nil
 	}
 	var errs []string
-	if r, _ := runErr(nil, time.Minute, ctrArgs("containers", "list", "-q")...); strings.TrimSpace(r.out) != "" {
+	if r, _ := cleanupRun(time.Minute, ctrArgs("containers", "list", "-q")...); strings.TrimSpace(r.out) != "" {
 		errs = append(errs, "containers left behind: "+r.out)
+		// Remove them through containerd, so no container process is
+		// orphaned when the daemon and the shims go.
+		for _, id := range strings.Fields(r.out) {
+			_, _ = cleanupRun(time.Minute, ctrArgs("task", "rm", "-f", id)...)
+			_, _ = cleanupRun(time.Minute, ctrArgs("containers", "rm", id)...)
+		}
 	}
 	_ = ctrd.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -168,7 +175,7 @@ func ctrState(rt, id string) string {
 
 func ctr(t *testing.T, args ...string) res {
 	t.Helper()
-	return run(t, nil, ctrArgs(args...)...)
+	return run(t, ctrArgs(args...)...)
 }
 
 func ctrOK(t *testing.T, args ...string) string {
@@ -199,8 +206,8 @@ func task(t *testing.T, id string) (pid int, status string) {
 // removeCtr registers a forced removal of a container for failing tests.
 func removeCtr(t *testing.T, id string) {
 	t.Cleanup(func() {
-		_, _ = runErr(nil, time.Minute, ctrArgs("task", "rm", "-f", id)...)
-		_, _ = runErr(nil, time.Minute, ctrArgs("containers", "rm", id)...)
+		_, _ = runErr(time.Minute, ctrArgs("task", "rm", "-f", id)...)
+		_, _ = runErr(time.Minute, ctrArgs("containers", "rm", id)...)
 	})
 }
 
@@ -406,5 +413,53 @@ func TestContainerdMounts(t *testing.T) {
 				t.Errorf("brig-runtime's mounts differ from runc's:\n%s", strings.Join(d, "\n"))
 			}
 		})
+	}
+}
+
+// TestContainerdResources: ctr's --memory-limit and --cpus in the kernel.
+func TestContainerdResources(t *testing.T) {
+	containerd(t)
+	got := map[string]map[string]string{}
+	for _, rt := range podmanRuntimes {
+		id := "res-" + rt
+		removeCtr(t, id)
+		ctrOK(t, ctrRun(rt, []string{"-d", "--memory-limit", "67108864", "--cpus", "0.5"}, id, "sleep", "1000")...)
+		pid, _ := task(t, id)
+		if pid <= 0 {
+			t.Fatalf("%s: no task", id)
+		}
+		cgroups := cgroupDirs(t, pid)
+		got[rt] = limits(t, pid)
+		t.Logf("%s: %v", rt, got[rt])
+		// ctr sets no pids limit: compare it with runc only.
+		mem, quota := got[rt]["memory/memory.limit_in_bytes"], got[rt]["cpu/cpu.cfs_quota_us"]
+		if _, v1 := got[rt]["memory/memory.limit_in_bytes"]; !v1 {
+			mem, quota = got[rt]["memory.max"], strings.Fields(got[rt]["cpu.max"] + " ")[0]
+		}
+		if mem != "67108864" || quota != "50000" {
+			t.Errorf("%s: memory %s, cpu quota %s; want 67108864, 50000", rt, mem, quota)
+		}
+		ctrOK(t, "task", "rm", "-f", id)
+		ctrOK(t, "containers", "rm", id)
+		wantRemoved(t, pid, cgroups, ctrState(rt, id))
+	}
+	if fmt.Sprint(got["brig"]) != fmt.Sprint(got["runc"]) {
+		t.Errorf("limits differ: brig-runtime %v, runc %v", got["brig"], got["runc"])
+	}
+}
+
+// TestContainerdStdio: stdout and stderr come back apart through the
+// shim's FIFOs, and the exit code through ctr. (ctr run never closes the
+// task's stdin, so a piped stdin cannot be tested: cat would wait forever
+// under any runtime.)
+func TestContainerdStdio(t *testing.T) {
+	containerd(t)
+	for _, rt := range podmanRuntimes {
+		id := "stdio-" + rt
+		removeCtr(t, id)
+		r := ctr(t, ctrRun(rt, []string{"--rm"}, id, "sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 9")...)
+		if r.code != 9 || r.out != "to-stdout\n" || r.err != "to-stderr\n" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q", rt, r.code, r.out, r.err)
+		}
 	}
 }

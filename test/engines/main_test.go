@@ -5,6 +5,7 @@ package engines
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,13 +49,11 @@ func mainCode(m *testing.M) int {
 	var missing []string
 	for _, tool := range []string{"podman", "conmon", "runc", "crun", "containerd", "ctr", "containerd-shim-runc-v2", "script", "unshare", "findmnt", "bash"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			if _, err := os.Stat("/usr/libexec/podman/" + tool); err != nil || tool != "conmon" {
-				missing = append(missing, tool)
-			}
+			missing = append(missing, tool)
 		}
 	}
 	if len(missing) > 0 {
-		fmt.Fprintf(os.Stderr, "engines: missing %v: apt-get install -y podman conmon runc crun containerd uidmap util-linux (see .ci/packages.txt)\n", missing)
+		fmt.Fprintf(os.Stderr, "engines: missing %v: apt-get install -y podman conmon runc crun containerd util-linux bsdutils mount (see .ci/packages.txt)\n", missing)
 		return 1
 	}
 	var existed []string
@@ -89,16 +89,26 @@ func setupAndRun(m *testing.M) (code int, err error) {
 		return 1, err
 	}
 	defer func() {
-		if lerr := leftovers(tmpDir); lerr != nil {
-			fmt.Fprintln(os.Stderr, "engines: left behind:", lerr)
-			code = 1
-		}
-		if rerr := os.RemoveAll(tmpDir); rerr != nil {
-			fmt.Fprintln(os.Stderr, "engines:", rerr)
+		if !cleanup() {
 			code = 1
 		}
 		fmt.Fprintf(os.Stderr, "engines: suite took %.1fs\n", time.Since(start).Seconds())
 	}()
+	// go test's -timeout panics without running deferred functions, which
+	// would leave containerd, shims and containers running: clean up a
+	// little before it (the hung test then fails on its own).
+	flag.Parse()
+	if f := flag.Lookup("test.timeout"); f != nil {
+		if d, _ := time.ParseDuration(f.Value.String()); d > 0 {
+			margin := min(d/10, 30*time.Second)
+			watchdog := time.AfterFunc(d-margin, func() {
+				fmt.Fprintln(os.Stderr, "engines: close to go test's -timeout: cleaning up now")
+				stopSuite()
+				cleanup()
+			})
+			defer watchdog.Stop()
+		}
+	}
 	if repoDir, err = filepath.Abs("../.."); err != nil {
 		return 1, err
 	}
@@ -119,22 +129,35 @@ func setupAndRun(m *testing.M) (code int, err error) {
 	if err := writeImage(imageTar); err != nil {
 		return 1, err
 	}
-	defer func() {
-		if perr := cleanupPodman(); perr != nil {
-			fmt.Fprintln(os.Stderr, "engines: podman cleanup:", perr)
-			code = 1
-		}
-	}()
 	if err := setupPodman(); err != nil {
 		return 1, err
 	}
-	defer func() {
-		if cerr := stopContainerd(); cerr != nil {
-			fmt.Fprintln(os.Stderr, "engines: containerd shutdown:", cerr)
-			code = 1
-		}
-	}()
 	return m.Run(), nil
+}
+
+var (
+	cleanupOnce sync.Once
+	cleanupOK   bool
+)
+
+// cleanup stops containerd, removes the podman root and the temp dir, and
+// reports what was left behind. It runs once, at the end or from the
+// watchdog, whichever comes first.
+func cleanup() bool {
+	cleanupOnce.Do(func() {
+		cleanupOK = true
+		fail := func(what string, err error) {
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "engines: %s: %v\n", what, err)
+				cleanupOK = false
+			}
+		}
+		fail("containerd shutdown", stopContainerd())
+		fail("podman cleanup", cleanupPodman())
+		fail("left behind", leftovers(tmpDir))
+		fail("remove temp dir", os.RemoveAll(tmpDir))
+	})
+	return cleanupOK
 }
 
 // buildRuntime uses $BRIG_RUNTIME when set, or builds the tree's
@@ -193,20 +216,47 @@ func (r res) String() string {
 
 // run runs a command with a deadline; a command that cannot start or
 // times out fails the test.
-func run(t *testing.T, env []string, argv ...string) res {
+func run(t *testing.T, argv ...string) res {
 	t.Helper()
-	r, err := runErr(env, 2*time.Minute, argv...)
+	return runIn(t, "", argv...)
+}
+
+// runIn is run with stdin from a string.
+func runIn(t *testing.T, stdin string, argv ...string) res {
+	t.Helper()
+	r, err := runStdin(suiteCtx, stdin, cmdTimeout, argv...)
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, r)
 	}
 	return r
 }
 
-func runErr(env []string, timeout time.Duration, argv ...string) (res, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+// cmdTimeout bounds every engine command, so a hang fails its test well
+// before go test's own deadline, which would skip the cleanup in TestMain.
+const cmdTimeout = 90 * time.Second
+
+// suiteCtx ends when the watchdog cleans up: running test commands are
+// killed and new ones refused, so no test recreates what cleanup removes.
+var suiteCtx, stopSuite = context.WithCancel(context.Background())
+
+// runErr runs a command for a test (including its t.Cleanup functions).
+func runErr(timeout time.Duration, argv ...string) (res, error) {
+	return runStdin(suiteCtx, "", timeout, argv...)
+}
+
+// cleanupRun runs a command of the suite's own cleanup.
+func cleanupRun(timeout time.Duration, argv ...string) (res, error) {
+	return runStdin(context.Background(), "", timeout, argv...)
+}
+
+func runStdin(parent context.Context, stdin string, timeout time.Duration, argv ...string) (res, error) {
+	if err := parent.Err(); err != nil {
+		return res{}, fmt.Errorf("not run: the suite is shutting down")
+	}
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -216,7 +266,9 @@ func runErr(env []string, timeout time.Duration, argv ...string) (res, error) {
 		r.code = ee.ExitCode()
 		err = nil
 	}
-	if ctx.Err() != nil {
+	if parent.Err() != nil {
+		err = fmt.Errorf("killed: the suite is shutting down")
+	} else if ctx.Err() != nil {
 		err = fmt.Errorf("timed out after %v", timeout)
 	}
 	return r, err
@@ -225,7 +277,7 @@ func runErr(env []string, timeout time.Duration, argv ...string) (res, error) {
 // ok runs a command that must succeed and returns its stdout.
 func ok(t *testing.T, argv ...string) string {
 	t.Helper()
-	r := run(t, nil, argv...)
+	r := run(t, argv...)
 	if r.code != 0 {
 		t.Fatalf("%s: %s", strings.Join(argv, " "), r)
 	}
@@ -237,7 +289,7 @@ func ok(t *testing.T, argv ...string) string {
 // returns the command's exit code.
 func inPty(t *testing.T, cmdline string) res {
 	t.Helper()
-	r := run(t, nil, "script", "-qec", cmdline, "/dev/null")
+	r := run(t, "script", "-qec", cmdline, "/dev/null")
 	r.out = strings.ReplaceAll(r.out, "\r", "")
 	return r
 }
@@ -404,4 +456,67 @@ func cgroupParents() []string {
 		out = append(out, m...)
 	}
 	return out
+}
+
+// limits reads a container's memory, pids and cpu limits from the kernel
+// (the host's view of the init's cgroups), as "file=value" pairs.
+func limits(t *testing.T, pid int) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		for _, c := range strings.Split(f[1], ",") {
+			paths[c] = f[2]
+		}
+	}
+	files := map[string]string{ // v1: controller/file
+		"memory/memory.limit_in_bytes": "memory",
+		"pids/pids.max":                "pids",
+		"cpu/cpu.cfs_quota_us":         "cpu",
+		"cpu/cpu.cfs_period_us":        "cpu",
+		"cpu/cpu.shares":               "cpu",
+	}
+	if _, v1 := paths["memory"]; !v1 {
+		files = map[string]string{"memory.max": "", "pids.max": "", "cpu.max": "", "cpu.weight": ""}
+	}
+	out := map[string]string{}
+	for file, ctrl := range files {
+		var p string
+		if ctrl != "" {
+			p = filepath.Join("/sys/fs/cgroup", ctrl, paths[ctrl], filepath.Base(file))
+		} else {
+			p = filepath.Join("/sys/fs/cgroup", paths[""], file)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatalf("read %s: %v", p, err)
+		}
+		out[file] = strings.TrimSpace(string(b))
+	}
+	return out
+}
+
+// wantLimits checks 64 MiB of memory, 50 pids, half a CPU (quota 50000 in
+// a 100000 µs period) and, where given, cpu.shares.
+func wantLimits(t *testing.T, what string, got map[string]string, shares string) {
+	t.Helper()
+	want := map[string]string{"memory.max": "67108864", "pids.max": "50", "cpu.max": "50000 100000"}
+	if _, v1 := got["memory/memory.limit_in_bytes"]; v1 {
+		want = map[string]string{"memory/memory.limit_in_bytes": "67108864", "pids/pids.max": "50", "cpu/cpu.cfs_quota_us": "50000", "cpu/cpu.cfs_period_us": "100000"}
+		if shares != "" {
+			want["cpu/cpu.shares"] = shares
+		}
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %s = %q, want %q", what, k, got[k], v)
+		}
+	}
 }

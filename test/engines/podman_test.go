@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,11 +53,11 @@ func cleanupPodman() error {
 	}
 	var err error
 	if os.Getenv("PODMAN_ENV_DIR") != "" {
-		if r, _ := runErr(nil, time.Minute, "podman", "ps", "-aq"); strings.TrimSpace(r.out) != "" {
+		if r, _ := cleanupRun(time.Minute, "podman", "ps", "-aq"); strings.TrimSpace(r.out) != "" {
 			err = fmt.Errorf("containers left behind: %s", r.out)
 		}
 	}
-	r, rerr := runErr(nil, 2*time.Minute, "bash", "-c", `source "$1/hack/podman-env.sh" "$2" && podman_env_cleanup`, "bash", repoDir, podmanDir())
+	r, rerr := cleanupRun(2*time.Minute, "bash", "-c", `source "$1/hack/podman-env.sh" "$2" && podman_env_cleanup`, "bash", repoDir, podmanDir())
 	if rerr != nil || r.code != 0 {
 		err = fmt.Errorf("podman_env_cleanup: %v %s", rerr, r)
 	}
@@ -65,7 +66,7 @@ func cleanupPodman() error {
 
 func podman(t *testing.T, args ...string) res {
 	t.Helper()
-	return run(t, nil, append([]string{"podman"}, args...)...)
+	return run(t, append([]string{"podman"}, args...)...)
 }
 
 func podmanOK(t *testing.T, args ...string) string {
@@ -121,7 +122,7 @@ func (c capCase) check(t *testing.T, what string, rep Report) {
 	wantMask(t, what, rep, "CapBnd", c.bnd)
 	wantMask(t, what, rep, "CapInh", 0) // CVE-2022-29162
 	wantMask(t, what, rep, "CapAmb", 0)
-	want := map[string]string{"Seccomp": "2", "NoNewPrivs": "0", "Uid": "0"}
+	want := map[string]string{"Seccomp": "2", "NoNewPrivs": "0", "Uid": "0", "fds": "0 1 2 3"}
 	if c.seccomp != "" {
 		want["Seccomp"] = c.seccomp
 	}
@@ -226,7 +227,7 @@ func startPodman(t *testing.T, rt, name string, args ...string) (id string, pid 
 	t.Helper()
 	all := append([]string{"run", "-d", "--runtime", rt, "--name", name}, args...)
 	podmanOK(t, all...)
-	t.Cleanup(func() { _, _ = runErr(nil, time.Minute, "podman", "rm", "-f", "-t", "0", name) })
+	t.Cleanup(func() { _, _ = runErr(time.Minute, "podman", "rm", "-f", "-t", "0", name) })
 	id = inspect(t, name, "{{.Id}}")
 	pid, err := strconv.Atoi(inspect(t, name, "{{.State.Pid}}"))
 	if err != nil || pid <= 0 || !alive(pid) {
@@ -283,6 +284,26 @@ func podmanLifecycle(t *testing.T, rt string) Report {
 	}
 	if s := freezerState(t, pid); s != "THAWED" {
 		t.Errorf("after unpause: freezer %s", s)
+	}
+
+	// restart: podman stops, deletes and re-creates the same id, so the
+	// runtime must have removed every trace of the first container.
+	podmanOK(t, "restart", "-t", "10", name)
+	newPid, err := strconv.Atoi(inspect(t, name, "{{.State.Pid}}"))
+	if err != nil || newPid == pid || !alive(newPid) {
+		t.Fatalf("after restart: pid %d (was %d), %v", newPid, pid, err)
+	}
+	waitGone(t, pid)
+	// Same id, same cgroups: created afresh for the new init.
+	if got := cgroupDirs(t, newPid); !slices.Equal(got, cgroups) {
+		t.Errorf("after restart: cgroups %v, want %v", got, cgroups)
+	}
+	pid = newPid
+	if _, err := os.Stat(filepath.Join(stateRoots[rt], id)); err != nil {
+		t.Errorf("after restart: no runtime state: %v", err)
+	}
+	if out := podmanOK(t, "exec", name, "cat", "/proc/1/cmdline"); !strings.Contains(out, "trap") {
+		t.Errorf("after restart: exec sees pid 1 %q", out)
 	}
 
 	// stop: SIGTERM reaches the trap long before the SIGKILL timeout.
@@ -357,7 +378,7 @@ func TestPodmanMissingExecutable(t *testing.T) {
 		}
 		if r := podman(t, "container", "exists", name); r.code != 1 {
 			t.Errorf("%s: container left after a failed run --rm: %s", rt, r)
-			_, _ = runErr(nil, time.Minute, "podman", "rm", "-f", name)
+			_, _ = runErr(time.Minute, "podman", "rm", "-f", name)
 		}
 		t.Logf("%s: %s", rt, strings.TrimSpace(r.err))
 	}
@@ -389,5 +410,36 @@ func TestPodmanMounts(t *testing.T) {
 				t.Errorf("brig-runtime's mounts differ from runc's:\n%s", strings.Join(d, "\n"))
 			}
 		})
+	}
+}
+
+// TestPodmanResources: memory, pids and cpu limits reach the kernel's
+// cgroup files the same way under brig-runtime and runc.
+func TestPodmanResources(t *testing.T) {
+	got := map[string]map[string]string{}
+	for _, rt := range podmanRuntimes {
+		name := "res-" + rt
+		id, pid := startPodman(t, rt, name, "--memory", "64m", "--pids-limit", "50", "--cpus", "0.5", "--cpu-shares", "512", image, "sleep", "1000")
+		cgroups := cgroupDirs(t, pid)
+		got[rt] = limits(t, pid)
+		wantLimits(t, rt, got[rt], "512")
+		t.Logf("%s: %v", rt, got[rt])
+		podmanOK(t, "rm", "-f", "-t", "0", name)
+		wantRemoved(t, pid, cgroups, filepath.Join(stateRoots[rt], id))
+	}
+	if fmt.Sprint(got["brig"]) != fmt.Sprint(got["runc"]) {
+		t.Errorf("limits differ: brig-runtime %v, runc %v", got["brig"], got["runc"])
+	}
+}
+
+// TestPodmanStdio: stdin piped in with -i, stdout and stderr kept apart,
+// the exit code passed back through conmon.
+func TestPodmanStdio(t *testing.T) {
+	for _, rt := range podmanRuntimes {
+		r := runIn(t, "from-stdin\n", "podman", "run", "--rm", "-i", "--runtime", rt, image, "sh", "-c", "cat; echo to-stderr >&2; exit 9")
+		code, stdout, stderr := r.code, r.out, r.err
+		if code != 9 || stdout != "from-stdin\n" || stderr != "to-stderr\n" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q", rt, code, stdout, stderr)
+		}
 	}
 }

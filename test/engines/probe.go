@@ -21,10 +21,13 @@ import (
 
 // Probe is the shell script every capability case runs in the container:
 // the credential, capability and seccomp lines of /proc/self/status, the
-// namespace identities, and whether / can be written to.
+// namespace identities, whether / can be written to, and the open fds of a
+// child (ls: 0-2 inherited plus its own directory fd 3; anything more is
+// a leaked runtime or engine fd, CVE-2024-21626).
 const Probe = `grep -E '^(Uid|Gid|Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' /proc/self/status
 for n in pid net ipc uts mnt; do echo "ns_$n: $(readlink /proc/self/ns/$n)"; done
-if touch /probe 2>/dev/null; then echo "write_root: yes"; else echo "write_root: no"; fi`
+if touch /probe 2>/dev/null; then echo "write_root: yes"; else echo "write_root: no"; fi
+echo "fds: $(ls /proc/self/fd | tr '\n' ' ')"`
 
 // Report is a parsed probe output: "Key: value" lines, tabs or spaces.
 type Report map[string]string

@@ -8,6 +8,7 @@ package live
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -68,7 +69,9 @@ func setup() error {
 // brig runs the CLI and returns its stdout; stderr goes into the error.
 func brig(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command("brig", args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "brig", args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -142,7 +145,8 @@ func runDetached(t *testing.T, args ...string) (id string, pid int) {
 	t.Cleanup(func() { brig(t, "rm", "-f", id) })
 	st := inspect(t, id)
 	if st.State.Pid <= 0 {
-		t.Fatalf("container %s has no pid: %+v", id, st.State)
+		logs, _ := brig(t, "logs", id)
+		t.Fatalf("container %s has no pid: %+v\nlogs: %s\nlast AVCs:\n%s", id, st.State, logs, strings.Join(lastN(avcs(t), 4), "\n"))
 	}
 	return st.ID, st.State.Pid
 }
@@ -248,4 +252,11 @@ func readTrim(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(b))
+}
+
+func lastN(l []string, n int) []string {
+	if len(l) > n {
+		return l[len(l)-n:]
+	}
+	return l
 }

@@ -70,13 +70,18 @@ type Watch struct {
 
 	mounts  map[string]int
 	cgroups map[string]bool
-	mntns   string
+	mntns   string // our mount namespace, if private
 	self    int
 }
 
 // NewWatch snapshots the mounts and cgroup directories that exist now.
 func NewWatch() (*Watch, error) {
-	w := &Watch{self: os.Getpid(), mntns: MntNS(os.Getpid()), mounts: map[string]int{}, cgroups: map[string]bool{}}
+	w := &Watch{self: os.Getpid(), mounts: map[string]int{}, cgroups: map[string]bool{}}
+	// Sharing our mount namespace is a sign of leftovers only when it is
+	// the private one Isolate made, not one that everything shares.
+	if os.Getenv(nsEnv) == "1" {
+		w.mntns = MntNS(os.Getpid())
+	}
 	ms, err := ReadMountinfo("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
@@ -158,7 +163,7 @@ func (w *Watch) Check() Leaks {
 			// Reap it, so that the next round reports only its own.
 			var ws unix.WaitStatus
 			unix.Wait4(pid, &ws, unix.WNOHANG, nil)
-		case st.ppid == w.self || MntNS(pid) == w.mntns || w.marked(cmd):
+		case st.ppid == w.self || (w.mntns != "" && MntNS(pid) == w.mntns) || w.marked(cmd):
 			l.Procs = append(l.Procs, desc)
 		}
 	}
