@@ -157,12 +157,26 @@ func (s *Store) List() ([]*Record, error) {
 		}
 		r, err := s.Load(e.Name())
 		if err != nil {
+			s.repair(e.Name())
 			continue
 		}
 		out = append(out, r)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
 	return out, nil
+}
+
+// repair removes a directory a crashed create left without a record (it
+// dies between mkdir and the record's first write). A fresh one may be a
+// create in progress, so only one older than a minute goes.
+func (s *Store) repair(id string) {
+	st, err := os.Stat(s.Path(id))
+	if err != nil || time.Since(st.ModTime()) < time.Minute {
+		return
+	}
+	if _, err := os.Stat(s.Path(id, "container.json")); os.IsNotExist(err) {
+		_ = os.RemoveAll(s.Path(id))
+	}
 }
 
 // ErrNotFound is returned by Get for an unknown name or id.
