@@ -48,10 +48,7 @@ func ApplyProfile(o *spec.Options, path, dir string) ([]string, error) {
 		return nil, err
 	}
 	o.CapDrop = []string{"ALL"}
-	o.CapAdd = nil
-	for _, c := range p.Used() {
-		o.CapAdd = append(o.CapAdd, c)
-	}
+	o.CapAdd = append([]string(nil), p.Used()...)
 	o.SecurityOpt = append(o.SecurityOpt, "seccomp="+f.Name(), "landlock="+ll.String())
 	return warnings, nil
 }
