@@ -47,7 +47,7 @@ smp=${VM_SMP:-$(nproc)}
 [ "$smp" -le 4 ] || smp=4
 accel="-accel tcg,thread=multi,tb-size=256 -cpu max"
 if [ "${VM_ACCEL:-tcg}" = kvm ]; then accel="-accel kvm -cpu host"; fi
-cmdline="rdinit=/usr/sbin/init console=ttyS0 panic=-1 quiet security=selinux enforcing=1 cgroup_no_v1=all audit=1
+cmdline="rdinit=/usr/sbin/init console=ttyS0 panic=-1 quiet security=selinux enforcing=1 cgroup_no_v1=all
 mitigations=off cryptomgr.notests tsc=reliable no_timer_check rcupdate.rcu_expedited=1 8250.nr_uarts=1"
 start=$(date +%s.%N)
 set +e

@@ -142,7 +142,17 @@ func attachDeviceFilter(dir string, prog []insn) error {
 	binary.LittleEndian.PutUint32(attr[28:], uint32(len(logBuf)))
 	binary.LittleEndian.PutUint64(attr[32:], uint64(uintptr(unsafe.Pointer(&logBuf[0]))))
 	copy(attr[48:], "brig_devices")
-	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&attr[0])), unsafe.Sizeof(attr))
+	// The verifier gives up with EAGAIN when a signal is pending (Go's
+	// preemption signal, often under slow CPUs such as QEMU's TCG);
+	// retry as libbpf and cilium/ebpf do.
+	var fd uintptr
+	var errno unix.Errno
+	for range 10 {
+		fd, _, errno = unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&attr[0])), unsafe.Sizeof(attr))
+		if errno != unix.EAGAIN {
+			break
+		}
+	}
 	runtime.KeepAlive(code)
 	runtime.KeepAlive(license)
 	runtime.KeepAlive(logBuf)

@@ -244,6 +244,11 @@ func fatal(err error) {
 
 func initExec(conn syncConn, cfg *initConfig) error {
 	p := cfg.Process
+	// go-selinux decides whether SELinux is on by finding selinuxfs in
+	// this mount namespace's mountinfo, and caches the answer. Ask before
+	// joining the container's namespace, which has no selinuxfs: there
+	// the answer is "off" and exec'd processes would keep our label.
+	selinuxEnabled()
 	if cfg.MntNsFd > 0 {
 		// setns(mnt) needs a private fs_struct; this locked thread gets
 		// one and is the thread that execs, so the process ends up

@@ -139,8 +139,8 @@ func TestConcurrentRecordingsAndMerge(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan string, 2)
 	for _, r := range []struct{ path, work string }{
-		{a, "chown 1 /tmp; for i in 1 2 3 4 5; do nc -l -p 9001 & sleep 0.1; kill $!; done"},
-		{b, "mknod /tmp/n c 1 3; for i in 1 2 3 4 5; do nc -l -p 9002 & sleep 0.1; kill $!; done"},
+		{a, "chown 1 /tmp; nc -l -p 9001 & sleep 0.5; kill $!; true"},
+		{b, "mknod /tmp/n c 1 3; nc -l -p 9002 & sleep 0.5; kill $!; true"},
 	} {
 		wg.Add(1)
 		go func(path, work string) {

@@ -4,11 +4,11 @@ package live
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -82,31 +82,21 @@ func TestCgroupOOM(t *testing.T) {
 	// busybox tail keeps the whole newline-free stream in memory.
 	id := mustBrig(t, "run", "-d", "--memory", "32m", image, "sh", "-c", "head -c 200000000 /dev/zero | tail")
 	t.Cleanup(func() { brig(t, "rm", "-f", id) })
-	dir := cgroupDir(id)
-	var kills int
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		if b, err := os.ReadFile(filepath.Join(dir, "memory.events")); err == nil {
-			for _, l := range strings.Split(string(b), "\n") {
-				if v, ok := strings.CutPrefix(l, "oom_kill "); ok {
-					kills, _ = strconv.Atoi(v)
-				}
-			}
-		}
-		if kills > 0 {
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	if kills == 0 {
-		t.Fatalf("memory.events oom_kill = 0 after 90 s")
-	}
 	if _, err := brig(t, "wait", id); err != nil {
 		t.Fatal(err)
 	}
+	// The cgroup is gone once the container exits; the kernel's OOM
+	// report names it.
+	out, err := exec.Command("dmesg").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "oom_memcg=/brig/"+id) {
+		t.Fatalf("the kernel log has no OOM kill in /brig/%s", id)
+	}
 	st := inspect(t, id)
 	if !st.State.OOMKilled {
-		t.Errorf("inspect State.OOMKilled = false after %d kernel OOM kill(s); state %+v", kills, st.State)
+		t.Errorf("inspect State.OOMKilled = false after the kernel's OOM kill; state %+v", st.State)
 	}
 }
 

@@ -143,12 +143,19 @@ func runDetached(t *testing.T, args ...string) (id string, pid int) {
 	}
 	id = mustBrig(t, all...)
 	t.Cleanup(func() { brig(t, "rm", "-f", id) })
+	return id, runningPid(t, id)
+}
+
+// runningPid is the pid of a running container, or a fatal error with
+// its state, logs and the last AVC records.
+func runningPid(t *testing.T, id string) int {
+	t.Helper()
 	st := inspect(t, id)
 	if st.State.Pid <= 0 {
 		logs, _ := brig(t, "logs", id)
 		t.Fatalf("container %s has no pid: %+v\nlogs: %s\nlast AVCs:\n%s", id, st.State, logs, strings.Join(lastN(avcs(t), 4), "\n"))
 	}
-	return st.ID, st.State.Pid
+	return st.State.Pid
 }
 
 func containsImage(args []string) bool {

@@ -7,7 +7,7 @@
 // As PID 1 it runs in two stages. Stage 1 (kernel_t, on the initramfs)
 // loads the policy, copies the tree into a tmpfs, labels it from the
 // lists dump-labels wrote on the host (the initramfs rootfs cannot be
-// relabelled), and switches root to it, executing itself as /sbin/init so
+// relabelled), and switches root to it, executing itself as /usr/sbin/init so
 // that the kernel enters init_t. Stage 2 mounts cgroup2 and the rest,
 // runs the payload as unconfined_t with its output on the serial console,
 // prints "VMTEST-EXIT=<status>" and powers off.
