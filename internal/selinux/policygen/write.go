@@ -78,11 +78,18 @@ func (s *Spec) stanzas() []stanza {
 	} else {
 		out = append(out, stanza{comment: []string{"No capabilities: the container runs with an empty capability set."}})
 	}
+	// refpolicy's container module lets only container_t enter a process
+	// through the image's files; a new container type needs the same.
+	out = append(out, stanza{
+		comment: []string{"The container's command comes from the image (container_file_t)."},
+		rules:   []rule{{"container_file_t", "file", []string{"entrypoint", "execute", "execute_no_trans", "getattr", "map", "open", "read"}}},
+	})
 	if s.Network {
+		// Not container_net_domain: it carries corenet_tcp_connect_all_ports,
+		// which would allow connecting anywhere and defeat the port rules.
 		out = append(out, stanza{
-			comment: []string{"Network: on. container_net_domain lets " + d + " create TCP, UDP, raw,",
-				"ICMP and netlink-route sockets, as container_t may."},
-			te: []string{"typeattribute " + d + " container_net_domain;"},
+			comment: []string{"Network: on. " + d + " may create TCP and UDP sockets; what it may bind",
+				"and connect to is limited to the ports below."},
 			rules: []rule{{"self", "tcp_socket", append(createSocketPerms, "listen", "accept")},
 				{"self", "udp_socket", createSocketPerms}},
 		})
