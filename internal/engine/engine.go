@@ -25,6 +25,7 @@ import (
 	"github.com/brigrt/brig/internal/spec"
 	"github.com/brigrt/brig/internal/trace"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/selinux/go-selinux"
 	"golang.org/x/sys/unix"
 )
 
@@ -195,7 +196,10 @@ func (e *Engine) Create(o *spec.Options) (rec *container.Record, warnings []stri
 	if err != nil {
 		return rec, nil, err
 	}
-	s.Root.Path = rootfs
+	if err := e.applyLabels(rec, img, o, s); err != nil {
+		return rec, nil, err
+	}
+	s.Root.Path = rec.Rootfs
 	s.Linux.CgroupsPath = "/brig/" + rec.ID
 	rec.Bundle = e.Containers.Path(rec.ID)
 	rec.LogPath = e.Containers.Path(rec.ID, "ctr.log")
@@ -217,6 +221,42 @@ func (e *Engine) Create(o *spec.Options) (rec *container.Record, warnings []stri
 	}
 	trace.Mark("engine: spec built, bundle written")
 	return rec, warnings, nil
+}
+
+// applyLabels puts SELinux labels where the container needs them, on a
+// host that enforces them: the rootfs is remounted with the container's
+// mount label (the label is only known once the spec is built), and
+// volumes asked for with :z or :Z are relabelled, shared (level s0) or
+// private to this container.
+func (e *Engine) applyLabels(rec *container.Record, img *store.Image, o *spec.Options, s *specs.Spec) error {
+	if !selinux.GetEnabled() || s.Linux == nil || s.Linux.MountLabel == "" {
+		return nil
+	}
+	imgs, err := e.Images()
+	if err != nil {
+		return err
+	}
+	if err := imgs.Unmount(rec.ID); err != nil {
+		return err
+	}
+	rootfs, err := imgs.Mount(img, rec.ID, store.WithMountLabel(s.Linux.MountLabel))
+	if err != nil {
+		return fmt.Errorf("mount image with label: %w", err)
+	}
+	rec.Rootfs = rootfs
+	for _, m := range o.Parsed.Mounts {
+		if m.Relabel == "" {
+			continue
+		}
+		l := s.Linux.MountLabel
+		if m.Relabel == "z" {
+			l = label.SharedLevel(l)
+		}
+		if err := selinux.Chcon(m.Source, l, true); err != nil {
+			return fmt.Errorf("relabel volume %s (:%s): %w", m.Source, m.Relabel, err)
+		}
+	}
+	return nil
 }
 
 // env gathers the host facts spec.Build needs for one container.

@@ -320,3 +320,14 @@ func Init(o Options, level string) (Labels, error) {
 	}
 	return Compose(o, level, d)
 }
+
+// SharedLevel returns ctx with its level reduced to s0, so every container
+// may use what carries it (the :z volume option).
+func SharedLevel(ctx string) string {
+	c, err := split(ctx)
+	if err != nil {
+		return ctx
+	}
+	c[3] = "s0"
+	return join(c)
+}

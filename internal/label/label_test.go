@@ -162,3 +162,12 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestSharedLevel(t *testing.T) {
+	if got := SharedLevel("system_u:object_r:container_file_t:s0:c1,c2"); got != "system_u:object_r:container_file_t:s0" {
+		t.Errorf("SharedLevel = %q", got)
+	}
+	if got := SharedLevel("bogus"); got != "bogus" {
+		t.Errorf("SharedLevel(bogus) = %q", got)
+	}
+}

@@ -63,6 +63,11 @@ func (s *Store) Mount(img *Image, id string, opts ...MountOption) (string, error
 		return "", err
 	}
 	if rec.Mode == modeOverlay {
+		if o.label != "" {
+			if err := s.labelLayers(rec.Layers); err != nil {
+				return "", err
+			}
+		}
 		err := s.mountOverlay(cdir, rec.Layers, o.label)
 		if err == nil {
 			return rootfs, nil
@@ -91,6 +96,30 @@ func (s *Store) Mount(img *Image, id string, opts ...MountOption) (string, error
 		return rootfs, nil
 	}
 	return rootfs, s.copyLayers(cdir, rec.Layers)
+}
+
+// layerFileLabel is what every container may read and execute: the
+// layers are shared, so they carry no MCS categories (podman labels its
+// storage the same way). Without it, overlayfs checks the lower files'
+// own label (var_lib_t) and the container may not even run its command.
+const layerFileLabel = "system_u:object_r:container_file_t:s0"
+
+// labelLayers labels each layer once; a marker beside the layer records it.
+func (s *Store) labelLayers(layers []string) error {
+	for _, d := range layers {
+		dir := s.layerDir(d)
+		mark := dir + ".labeled"
+		if _, err := os.Stat(mark); err == nil {
+			continue
+		}
+		if err := selinux.Chcon(dir, layerFileLabel, true); err != nil {
+			return fmt.Errorf("label layer %s: %w", d, err)
+		}
+		if err := os.WriteFile(mark, nil, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) newContainer(img *Image, id string) (*containerRecord, error) {
