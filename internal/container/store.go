@@ -112,7 +112,7 @@ func (s *Store) Create(r *Record) error {
 	}
 	for _, o := range all {
 		if o.Name == r.Name {
-			return fmt.Errorf("the container name %q is already in use by container %s; remove it (brig rm %s) or choose another name", r.Name, o.ID[:12], r.Name)
+			return fmt.Errorf("%w: the container name %q is already in use by container %s; remove it (brig rm %s) or choose another name", ErrNameInUse, r.Name, o.ID[:12], r.Name)
 		}
 	}
 	if err := os.Mkdir(s.Path(r.ID), 0o700); err != nil {
@@ -179,6 +179,9 @@ func (s *Store) repair(id string) {
 	}
 }
 
+// ErrNameInUse is returned by Create when another container has the name.
+var ErrNameInUse = errors.New("name in use")
+
 // ErrNotFound is returned by Get for an unknown name or id.
 var ErrNotFound = errors.New("no such container")
 
@@ -238,7 +241,7 @@ func (s *Store) ClearExit(id string) { os.Remove(s.Path(id, "exit.json")) }
 func RandomName() string {
 	adj := []string{"brave", "calm", "eager", "fair", "gentle", "keen", "lucid", "merry", "nimble", "proud", "quiet", "sharp", "stoic", "tidy", "wise", "zen"}
 	noun := []string{"anchor", "beacon", "cabin", "dock", "harbor", "keel", "mast", "oar", "pier", "quay", "reef", "rudder", "sail", "stern", "tide", "wharf"}
-	b := make([]byte, 3)
+	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s_%s_%d", adj[int(b[0])%len(adj)], noun[int(b[1])%len(noun)], int(b[2]))
+	return fmt.Sprintf("%s_%s_%d", adj[int(b[0])%len(adj)], noun[int(b[1])%len(noun)], int(b[2])<<8|int(b[3]))
 }

@@ -171,7 +171,13 @@ func (e *Engine) Create(o *spec.Options) (rec *container.Record, warnings []stri
 		name = container.RandomName()
 	}
 	rec = &container.Record{ID: container.NewID(), Name: name, Image: o.Image, ImageID: img.ID, Created: time.Now().UTC(), TTY: o.TTY, Rm: o.Rm, Privileged: o.Privileged}
-	if err := e.Containers.Create(rec); err != nil {
+	err = e.Containers.Create(rec)
+	// A generated name may be taken already: draw another.
+	for i := 0; err != nil && o.Name == "" && errors.Is(err, container.ErrNameInUse) && i < 20; i++ {
+		rec.Name = container.RandomName()
+		err = e.Containers.Create(rec)
+	}
+	if err != nil {
 		return nil, nil, err
 	}
 	defer func() {
