@@ -32,5 +32,12 @@ step "It cannot do what it was not granted"
 $brig exec demo-web sh -c 'chown 1 /tmp 2>&1 || true; echo x > /etc/x 2>&1 || true'
 $brig rm -f demo-web >/dev/null
 
+step "Least privilege from evidence: record what a container uses..."
+prof=$(mktemp -d)/web.json
+$brig run --rm --record "$prof" brig-demo sh -c 'chown 1 /tmp; nc -l -p 8080 & sleep 0.3; kill $!'
+step "...then enforce exactly that (caps, seccomp allow-list, Landlock ports)"
+$brig run --rm --profile "$prof" brig-demo sh -c 'chown 1 /tmp && echo "recorded work: ok"; nc -l -p 8081 || echo "other port: refused"'
+rm -rf "$(dirname "$prof")"
+
 step "Judge a risky configuration before it runs (brig lint)"
 $brig lint --fail-on critical -- run --privileged --pid=host -v /:/host brig-demo sh || true
