@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/brigrt/brig/internal/caps"
+	"github.com/brigrt/brig/internal/netlo"
 	"github.com/brigrt/brig/internal/trace"
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -101,7 +102,7 @@ func Init() {
 func initCreate(conn syncConn, cfg *initConfig) error {
 	s := cfg.Spec
 	if cfg.NewNetNS {
-		if err := loopbackUp(); err != nil {
+		if err := netlo.Up(); err != nil {
 			return fmt.Errorf("bring up loopback: %w", err)
 		}
 	}
@@ -642,24 +643,6 @@ func setupConsole(conn syncConn) error {
 		return fmt.Errorf("set controlling terminal: %w", err)
 	}
 	return nil
-}
-
-// loopbackUp brings up "lo" in a new network namespace, as runc does.
-func loopbackUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return err
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }
 
 func selinuxEnabled() bool { return selinux.GetEnabled() }

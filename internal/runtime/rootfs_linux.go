@@ -521,6 +521,26 @@ func maskPaths(paths []string, label string) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(1, 3) {
 		return errors.New("/dev/null in the container is not the null device; refusing to use it for masked paths")
 	}
+	return eachInRoot(paths, "mask", func(_ *os.File, _ string, f *os.File) error {
+		var fst unix.Stat_t
+		if err := unix.Fstat(int(f.Fd()), &fst); err != nil {
+			return err
+		}
+		if fst.Mode&unix.S_IFMT == unix.S_IFDIR {
+			data := ""
+			if label != "" && selinuxEnabled() {
+				data = "context=\"" + label + "\""
+			}
+			return unix.Mount("tmpfs", fdPath(f), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, data)
+		}
+		return unix.Mount(fdPath(null), fdPath(f), "", unix.MS_BIND, "")
+	})
+}
+
+// eachInRoot runs fn on each path that exists under the (already pivoted)
+// root, opened without leaving it. A mount made on f is not reached
+// through f afterwards (f is the covered inode): fn reopens p in root for that.
+func eachInRoot(paths []string, what string, fn func(root *os.File, p string, f *os.File) error) error {
 	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
@@ -528,28 +548,15 @@ func maskPaths(paths []string, label string) error {
 	defer root.Close()
 	for _, p := range paths {
 		f, err := openInRoot(root, p)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				continue
-			}
-			return fmt.Errorf("masked path %s: %w", p, err)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
 		}
-		var fst unix.Stat_t
-		err = unix.Fstat(int(f.Fd()), &fst)
 		if err == nil {
-			if fst.Mode&unix.S_IFMT == unix.S_IFDIR {
-				data := ""
-				if label != "" && selinuxEnabled() {
-					data = "context=\"" + label + "\""
-				}
-				err = unix.Mount("tmpfs", fdPath(f), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, data)
-			} else {
-				err = unix.Mount(fdPath(null), fdPath(f), "", unix.MS_BIND, "")
-			}
+			err = fn(root, p, f)
+			f.Close()
 		}
-		f.Close()
 		if err != nil {
-			return fmt.Errorf("mask %s: %w", p, err)
+			return fmt.Errorf("%s %s: %w", what, p, err)
 		}
 	}
 	return nil
@@ -557,33 +564,16 @@ func maskPaths(paths []string, label string) error {
 
 // readonlyPaths bind-mounts each path onto itself and makes it read-only.
 func readonlyPaths(paths []string) error {
-	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	for _, p := range paths {
-		f, err := openInRoot(root, p)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				continue
-			}
-			return fmt.Errorf("readonly path %s: %w", p, err)
+	return eachInRoot(paths, "readonly path", func(root *os.File, p string, f *os.File) error {
+		if err := unix.Mount(fdPath(f), fdPath(f), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return err
 		}
-		err = unix.Mount(fdPath(f), fdPath(f), "", unix.MS_BIND|unix.MS_REC, "")
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("readonly path %s: %w", p, err)
-		}
+		// The bind sits on top of what f refers to: reopen p to reach it.
 		g, err := openInRoot(root, p)
 		if err != nil {
 			return err
 		}
-		err = remountPath(fdPath(g), unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC)
-		g.Close()
-		if err != nil {
-			return fmt.Errorf("readonly path %s: %w", p, err)
-		}
-	}
-	return nil
+		defer g.Close()
+		return remountPath(fdPath(g), unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC)
+	})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"github.com/brigrt/brig/internal/netlo"
 	"io"
 	"io/fs"
 	"os"
@@ -290,7 +291,7 @@ func stageTwo() (int, error) {
 			return 0, fmt.Errorf("%s: %w", k, err)
 		}
 	}
-	if err := loopbackUp(); err != nil {
+	if err := netlo.Up(); err != nil {
 		return 0, err
 	}
 	label, _ := os.ReadFile("/proc/self/attr/current")
@@ -370,21 +371,4 @@ func reap(pid int) int {
 		}
 		return ws.ExitStatus()
 	}
-}
-
-func loopbackUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return err
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }
