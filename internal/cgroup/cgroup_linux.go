@@ -303,6 +303,12 @@ func (m *Manager) Freeze(freeze bool) error {
 			time.Sleep(delay)
 			delay = min(2*delay, 10*time.Millisecond)
 		}
+		if freeze {
+			// A task the v1 freezer cannot stop (e.g. one half-way
+			// through execve, waiting for its frozen threads to die)
+			// keeps the cgroup FREEZING: do not leave it like that.
+			_ = write(d, "freezer.state", "THAWED")
+		}
 		return fmt.Errorf("cgroup did not become %s", want)
 	}
 	v := "0"

@@ -670,6 +670,18 @@ func (rt *Runtime) freeze(id string, freeze bool) error {
 	if !freeze && status != Paused {
 		return fmt.Errorf("container %q is not paused", id)
 	}
+	if freeze && status == Running {
+		// Just started: let the init finish its execve first. The v1
+		// freezer cannot stop a task that waits in execve for its other
+		// (already frozen) threads to die.
+		for i := 0; i < 1000; i++ {
+			comm, err := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/comm")
+			if err != nil || strings.TrimSpace(string(comm)) != "brig-init" {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 	return st.Cgroup.Freeze(freeze)
 }
 
