@@ -40,6 +40,9 @@ type Config struct {
 	ExitPath    string   `json:"exitPath"`
 	TTY         bool     `json:"tty"`
 	OnExit      []string `json:"onExit,omitempty"` // argv run after the exit is recorded (--rm)
+	// Label is the container's SELinux file label, for its output FIFOs
+	// (see OutputPipe); empty without SELinux.
+	Label string `json:"label,omitempty"`
 }
 
 // Main runs a detached monitor from the config file at path. It reports
@@ -104,7 +107,7 @@ func Main(path string, report *os.File) int {
 	} else {
 		var ends []*os.File
 		for _, stream := range []string{"stdout", "stderr"} {
-			r, w, err := os.Pipe()
+			r, w, err := OutputPipe(dir, stream, cfg.Label)
 			if err != nil {
 				say(report, "error: "+err.Error())
 				return 1
@@ -455,14 +458,43 @@ func Kill(dir string) {
 	if err != nil || !strings.Contains(string(cmdline), filepath.Join(dir, "monitor.json")) {
 		return // gone, or the pid now belongs to someone else
 	}
-	// Wait until the whole group is gone: a `brig-runtime create` that
-	// outlived its monitor could still write state after our cleanup.
+	// Wait until the group is dead: a `brig-runtime create` that outlived
+	// its monitor could still write state after our cleanup. Zombies
+	// count as dead (their parent, possibly a slow pid 1, reaps them).
 	for i := 0; i < 2000; i++ {
-		if err := unix.Kill(-pid, unix.SIGKILL); err == unix.ESRCH {
+		if err := unix.Kill(-pid, unix.SIGKILL); err == unix.ESRCH || !groupAlive(pid) {
 			return
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// groupAlive reports whether process group pgid has a member that is not
+// a zombie.
+func groupAlive(pgid int) bool {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return true
+	}
+	for _, e := range ents {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || i+2 >= len(s) {
+			continue
+		}
+		f := strings.Fields(s[i+2:]) // state ppid pgrp ...
+		if len(f) > 2 && f[2] == strconv.Itoa(pgid) && f[0] != "Z" && f[0] != "X" {
+			return true
+		}
+	}
+	return false
 }
 
 // Spawn starts a detached brig-monitor and waits until the container is

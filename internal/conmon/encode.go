@@ -3,10 +3,13 @@ package conmon
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 )
 
 // The monitor's config is "key=value" lines, one "onexit=" line per
@@ -14,7 +17,7 @@ import (
 func (c Config) encode() string {
 	var b strings.Builder
 	for _, kv := range [][2]string{{"id", c.ID}, {"runtime", c.RuntimeBin}, {"runtimeRoot", c.RuntimeRoot},
-		{"bundle", c.Bundle}, {"log", c.LogPath}, {"exit", c.ExitPath}, {"tty", strconv.FormatBool(c.TTY)}} {
+		{"bundle", c.Bundle}, {"log", c.LogPath}, {"exit", c.ExitPath}, {"tty", strconv.FormatBool(c.TTY)}, {"label", c.Label}} {
 		b.WriteString(kv[0] + "=" + kv[1] + "\n")
 	}
 	for _, a := range c.OnExit {
@@ -48,6 +51,8 @@ func parseConfig(s string) (Config, error) {
 			c.ExitPath = v
 		case "tty":
 			c.TTY = v == "true"
+		case "label":
+			c.Label = v
 		case "onexit":
 			c.OnExit = append(c.OnExit, v)
 		default:
@@ -139,3 +144,42 @@ func jsonField(s, key string) string {
 
 // say writes a report message to the brig command waiting for it.
 func say(w *os.File, msg string) { _, _ = w.WriteString(msg) }
+
+// OutputPipe returns the read and write ends for one of a container's
+// output streams. Without a label it is an ordinary pipe. With one (an
+// SELinux host) it is a FIFO in dir carrying that label: a pipe is
+// labelled with its creator's domain, which a container_t process may not
+// write to, while a FIFO labelled with the container's own file label it
+// may (podman avoids the issue by running its monitor as
+// container_runtime_t).
+func OutputPipe(dir, name, label string) (r, w *os.File, err error) {
+	if label == "" {
+		return os.Pipe()
+	}
+	p := filepath.Join(dir, name+".fifo")
+	os.Remove(p)
+	if err := unix.Mkfifo(p, 0o600); err != nil {
+		return nil, nil, err
+	}
+	defer os.Remove(p) // the open ends keep the FIFO alive
+	if err := unix.Setxattr(p, "security.selinux", []byte(label+"\x00"), 0); err != nil {
+		return nil, nil, errors.New("label output fifo: " + err.Error())
+	}
+	// Open the read end without blocking (no writer yet), then the
+	// write end, then make reads block again.
+	r, err = os.OpenFile(p, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err = os.OpenFile(p, os.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		r.Close()
+		return nil, nil, err
+	}
+	if err := unix.SetNonblock(int(r.Fd()), false); err != nil {
+		r.Close()
+		w.Close()
+		return nil, nil, err
+	}
+	return r, w, nil
+}

@@ -368,12 +368,30 @@ func (e *Engine) monitorConfig(r *container.Record) monitor.Config {
 		ID: r.ID, RuntimeRoot: e.Runtime.Store.Root, Bundle: r.Bundle,
 		LogPath: r.LogPath, ExitPath: e.Containers.Path(r.ID, "exit.json"), TTY: r.TTY,
 		InitBinary: e.RuntimeBin,
+		Label:      e.outputLabel(r),
 	}
 	if r.Rm {
 		self, _ := os.Executable()
 		cfg.OnExit = []string{self, "--root", e.Root, "rm", "-f", r.ID}
 	}
 	return cfg
+}
+
+// outputLabel is the label for the container's output FIFOs: its mount
+// label when SELinux enforces one (see conmon.OutputPipe), else "".
+func (e *Engine) outputLabel(r *container.Record) string {
+	if !selinux.GetEnabled() {
+		return ""
+	}
+	b, err := os.ReadFile(filepath.Join(r.Bundle, "config.json"))
+	if err != nil {
+		return ""
+	}
+	var s specs.Spec
+	if json.Unmarshal(b, &s) != nil || s.Linux == nil {
+		return ""
+	}
+	return s.Linux.MountLabel
 }
 
 // StartDetached starts a created container under a background monitor.
@@ -404,7 +422,7 @@ func (e *Engine) StartDetached(r *container.Record) error {
 	}
 	m := e.monitorConfig(r)
 	cfg := conmon.Config{ID: r.ID, RuntimeBin: e.RuntimeBin, RuntimeRoot: m.RuntimeRoot, Bundle: m.Bundle,
-		LogPath: m.LogPath, ExitPath: m.ExitPath, TTY: m.TTY, OnExit: m.OnExit}
+		LogPath: m.LogPath, ExitPath: m.ExitPath, TTY: m.TTY, OnExit: m.OnExit, Label: m.Label}
 	if _, err := conmon.Spawn(e.MonitorBin, cfg, e.Containers.Path(r.ID, "monitor.json")); err != nil {
 		return err
 	}

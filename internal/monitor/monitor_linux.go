@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -32,6 +33,8 @@ type Config struct {
 	TTY         bool     `json:"tty"`
 	OnExit      []string `json:"onExit,omitempty"` // argv run after the exit is recorded (--rm)
 	InitBinary  string   `json:"initBinary,omitempty"`
+	// Label is the container's SELinux file label (conmon.OutputPipe).
+	Label string `json:"label,omitempty"`
 }
 
 // Attach connects a foreground container to the user's terminal; nil
@@ -88,7 +91,7 @@ func Create(cfg Config, att Attach) (*Monitor, error) {
 		opts.ConsoleSocket = sock
 	} else {
 		for _, stream := range []string{"stdout", "stderr"} {
-			r, w, err := os.Pipe()
+			r, w, err := conmon.OutputPipe(filepath.Dir(cfg.ExitPath), stream, cfg.Label)
 			if err != nil {
 				return nil, err
 			}

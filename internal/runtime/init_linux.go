@@ -48,6 +48,16 @@ const (
 	envMode = "_BRIG_INIT"
 )
 
+func init() {
+	// The container init renames itself (PR_SET_NAME, which names the
+	// calling thread) and Status reads /proc/PID/comm, the main thread's
+	// name: so the init must run on the main thread, and only during
+	// package initialisation is the main goroutine sure to be there.
+	if IsInit() {
+		runtime.LockOSThread()
+	}
+}
+
 // IsInit reports whether this process was started as a container init; the
 // binaries' main functions check it before doing anything else.
 func IsInit() bool { return os.Getenv(envMode) != "" }
@@ -533,6 +543,29 @@ func dropBounding(c *specs.LinuxCapabilities) error {
 	return nil
 }
 
+// ambientAllowed keeps the ambient capabilities the kernel can raise: those
+// also permitted and inheritable. runc warns about the rest and goes on
+// (its own `runc spec` asks for ambient caps it does not make inheritable).
+func ambientAllowed(c *specs.LinuxCapabilities) []string {
+	in := func(list []string, n string) bool {
+		for _, x := range list {
+			if caps.Normalize(x) == caps.Normalize(n) {
+				return true
+			}
+		}
+		return false
+	}
+	var out []string
+	for _, a := range c.Ambient {
+		if in(c.Inheritable, a) && in(c.Permitted, a) {
+			out = append(out, a)
+		} else {
+			warnf("ambient capability %s is not in the inheritable and permitted sets; ignored", a)
+		}
+	}
+	return out
+}
+
 // applyCaps sets all five sets exactly. A nil section means no
 // capabilities at all. The inheritable set is only what the spec lists
 // (CVE-2022-29162, CVE-2022-24769).
@@ -549,7 +582,7 @@ func applyCaps(c *specs.LinuxCapabilities) error {
 	pc.Set(capability.PERMITTED, capList(c.Permitted)...)
 	pc.Set(capability.EFFECTIVE, capList(c.Effective)...)
 	pc.Set(capability.INHERITABLE, capList(c.Inheritable)...)
-	pc.Set(capability.AMBIENT, capList(c.Ambient)...)
+	pc.Set(capability.AMBIENT, capList(ambientAllowed(c))...)
 	if err := pc.Apply(capability.CAPS | capability.BOUNDS | capability.AMBS); err != nil {
 		return fmt.Errorf("apply capabilities: %w", err)
 	}
