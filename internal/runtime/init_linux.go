@@ -11,7 +11,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
 	"unsafe"
 
 	"github.com/brigrt/brig/internal/caps"
@@ -492,21 +491,25 @@ func setUser(p *specs.Process) error {
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 		return err
 	}
-	groups := make([]int, 0, len(u.AdditionalGids))
-	for _, g := range u.AdditionalGids {
-		groups = append(groups, int(g))
+	// Raw syscalls change only this thread, the one that execs; Go's
+	// syscall.Setuid and friends stop every thread of the process to
+	// change them all, which costs more than the rest of this function.
+	groups := make([]uint32, 0, len(u.AdditionalGids))
+	groups = append(groups, u.AdditionalGids...)
+	var gp unsafe.Pointer
+	if len(groups) > 0 {
+		gp = unsafe.Pointer(&groups[0])
 	}
 	// setgroups is refused in a user namespace whose setgroups file says
 	// "deny"; an empty list then is not worth failing for.
-	if err := syscall.Setgroups(groups); err != nil && !(len(groups) == 0 && errors.Is(err, unix.EPERM)) {
-		return fmt.Errorf("setgroups %v: %w", groups, err)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), uintptr(gp), 0); e != 0 && !(len(groups) == 0 && e == unix.EPERM) {
+		return fmt.Errorf("setgroups %v: %w", groups, e)
 	}
-	// syscall.Setgid/Setuid apply to every thread of the process.
-	if err := syscall.Setgid(int(u.GID)); err != nil {
-		return fmt.Errorf("setgid %d: %w", u.GID, err)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID)); e != 0 {
+		return fmt.Errorf("setgid %d: %w", u.GID, e)
 	}
-	if err := syscall.Setuid(int(u.UID)); err != nil {
-		return fmt.Errorf("setuid %d: %w", u.UID, err)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(u.UID), uintptr(u.UID), uintptr(u.UID)); e != 0 {
+		return fmt.Errorf("setuid %d: %w", u.UID, e)
 	}
 	return unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0)
 }

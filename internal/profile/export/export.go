@@ -43,7 +43,8 @@ var BaseSyscalls = []string{
 	"newfstatat", "openat", "openat2", "prctl", "prlimit64", "read",
 	"readlink", "rseq", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
 	"sched_yield", "set_robust_list", "set_tid_address", "setgid",
-	"setgroups", "setuid", "sigaltstack", "tgkill", "umask", "write",
+	"setgroups", "setresgid", "setresuid", "setuid", "sigaltstack", "tgkill",
+	"umask", "write",
 }
 
 // Flags are the brig run flags that enforce the profile's capabilities
