@@ -14,7 +14,7 @@ build:
 	$(GO) build $(GOFLAGS_BUILD) -o bin/brig-monitor ./cmd/brig-monitor
 
 # Everything CI runs: unit tests, static checks, then the root-only suites.
-test: deps build lint bpf-check unit integration
+test: deps build lint bpf-check unit integration vmtest
 
 unit:
 	$(GO) test ./...
