@@ -434,33 +434,12 @@ func (e *Engine) StartDetached(r *container.Record) error {
 	return nil
 }
 
-// waitExec returns once the container's init has exec'd its process (or
-// died), so that what `run -d` reports is the container, not the runtime
-// still dropping privileges. It takes well under a millisecond.
+// waitExec returns once the container's init has exec'd its process, so
+// that what `run -d` reports is the container, not the runtime still
+// dropping privileges.
 func (e *Engine) waitExec(id string) {
-	st, err := e.Runtime.Store.Load(id)
-	if err != nil {
-		return
-	}
-	var rt unix.Stat_t
-	if unix.Stat(e.RuntimeBin, &rt) != nil {
-		return
-	}
-	exe := "/proc/" + strconv.Itoa(st.Pid) + "/exe"
-	for i := 0; i < 2000; i++ {
-		// Still the runtime (through its read-only bind or memfd copy)?
-		var cur unix.Stat_t
-		if unix.Stat(exe, &cur) != nil {
-			return
-		}
-		memfd := false
-		if t, err := os.Readlink(exe); err == nil && strings.HasPrefix(t, "/memfd:brig-runtime") {
-			memfd = true
-		}
-		if !memfd && (cur.Dev != rt.Dev || cur.Ino != rt.Ino) {
-			return
-		}
-		time.Sleep(time.Millisecond / 4)
+	if st, err := e.Runtime.Store.Load(id); err == nil {
+		runtime.WaitExec(st)
 	}
 }
 

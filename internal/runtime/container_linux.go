@@ -180,24 +180,9 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 		return st, err
 	}
 	defer parentSock.Close()
-	extra := make([]*os.File, 0, o.PreserveFds+2)
-	for i := 0; i < o.PreserveFds; i++ {
-		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
-	}
-	syncFd := 3 + len(extra)
-	extra = append(extra, childSock, fifo, self)
-	cmd = &exec.Cmd{
-		Path:       "/proc/self/fd/" + strconv.Itoa(syncFd+2),
-		Args:       []string{"brig-runtime", "init"},
-		Env:        []string{envMode + "=1", envSync + "=" + strconv.Itoa(syncFd)},
-		Stdin:      orStd(o.Stdin, os.Stdin),
-		Stdout:     orStd(o.Stdout, os.Stdout),
-		Stderr:     orStd(o.Stderr, os.Stderr),
-		ExtraFiles: extra,
-		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: flags,
-		},
-	}
+	var syncFd int
+	cmd, syncFd = initCmd(o.PreserveFds, childSock, fifo, self, o.Stdin, o.Stdout, o.Stderr)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags}
 	if newUser {
 		cmd.SysProcAttr.UidMappings = idMaps(spec.Linux.UIDMappings)
 		cmd.SysProcAttr.GidMappings = idMaps(spec.Linux.GIDMappings)
@@ -301,6 +286,29 @@ func (rt *Runtime) serveInit(conn syncConn, st *State, consoleSocket string) err
 			return fmt.Errorf("unexpected message %q from init", m.Type)
 		}
 	}
+}
+
+// initCmd prepares the re-executed init. Its fds: 0-2 stdio, 3.. the
+// preserved ones, then the sync socket, aux (the exec fifo for create, the
+// container's mount namespace for exec) and the runtime binary it is
+// exec'd from (see sealedSelf; the init closes that one first). It
+// returns the sync socket's fd number in the child.
+func initCmd(preserve int, sync, aux, self, stdin, stdout, stderr *os.File) (*exec.Cmd, int) {
+	extra := make([]*os.File, 0, preserve+3)
+	for i := 0; i < preserve; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	syncFd := 3 + len(extra)
+	extra = append(extra, sync, aux, self)
+	return &exec.Cmd{
+		Path:       "/proc/self/fd/" + strconv.Itoa(syncFd+2),
+		Args:       []string{"brig-runtime", "init"},
+		Env:        []string{envMode + "=1", envSync + "=" + strconv.Itoa(syncFd)},
+		Stdin:      orStd(stdin, os.Stdin),
+		Stdout:     orStd(stdout, os.Stdout),
+		Stderr:     orStd(stderr, os.Stderr),
+		ExtraFiles: extra,
+	}, syncFd
 }
 
 func orStd(f, def *os.File) *os.File {
@@ -652,6 +660,19 @@ func waitGone(st *State) {
 	}
 }
 
+// WaitExec returns once a started container's init has exec'd the
+// container's process (or died): until then it is still the runtime,
+// named brig-init. Usually well under a millisecond; at most a second.
+func WaitExec(st *State) {
+	for i := 0; i < 2000; i++ {
+		comm, err := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/comm")
+		if err != nil || strings.TrimSpace(string(comm)) != "brig-init" {
+			return
+		}
+		time.Sleep(time.Millisecond / 2)
+	}
+}
+
 // Pause freezes every process of the container.
 func (rt *Runtime) Pause(id string) error { return rt.freeze(id, true) }
 
@@ -674,13 +695,7 @@ func (rt *Runtime) freeze(id string, freeze bool) error {
 		// Just started: let the init finish its execve first. The v1
 		// freezer cannot stop a task that waits in execve for its other
 		// (already frozen) threads to die.
-		for i := 0; i < 1000; i++ {
-			comm, err := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/comm")
-			if err != nil || strings.TrimSpace(string(comm)) != "brig-init" {
-				break
-			}
-			time.Sleep(time.Millisecond)
-		}
+		WaitExec(st)
 	}
 	return st.Cgroup.Freeze(freeze)
 }
@@ -763,21 +778,7 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		return -1, err
 	}
 	defer parentSock.Close()
-	extra := make([]*os.File, 0, o.PreserveFds+2)
-	for i := 0; i < o.PreserveFds; i++ {
-		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
-	}
-	syncFd := 3 + len(extra)
-	extra = append(extra, childSock, mntNS, self)
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/fd/" + strconv.Itoa(syncFd+2),
-		Args:       []string{"brig-runtime", "init"},
-		Env:        []string{envMode + "=1", envSync + "=" + strconv.Itoa(syncFd)},
-		Stdin:      orStd(o.Stdin, os.Stdin),
-		Stdout:     orStd(o.Stdout, os.Stdout),
-		Stderr:     orStd(o.Stderr, os.Stderr),
-		ExtraFiles: extra,
-	}
+	cmd, syncFd := initCmd(o.PreserveFds, childSock, mntNS, self, o.Stdin, o.Stdout, o.Stderr)
 	if err := startIn(cmd, join, false, nil); err != nil {
 		childSock.Close()
 		return -1, fmt.Errorf("start exec process: %w", err)
