@@ -152,15 +152,8 @@ func (m *Monitor) copy(r *os.File, stream string) {
 func (m *Monitor) Wait() container.Exit {
 	var restore func()
 	if m.pty != nil && m.att.Term != nil {
-		restore = rawMode(m.att.Term)
-		go func() { _, _ = io.Copy(m.pty, m.att.Stdin) }()
-		winch := make(chan os.Signal, 1)
-		signal.Notify(winch, unix.SIGWINCH)
-		go func() {
-			for range winch {
-				syncSize(m.att.Term, m.pty)
-			}
-		}()
+		// The pty's output already goes to the terminal through m.copy.
+		restore = attachInput(m.att.Term, m.att.Stdin, m.pty)
 	}
 	// Signals sent to brig are passed on to the container (docker's
 	// sig-proxy), except when a terminal sends them through the pty.
@@ -241,10 +234,17 @@ func Console() (path string, recv func() (*os.File, error), closeFn func(), err 
 // Terminal copies between the user's terminal and a container pty until
 // the process ends; the returned function restores the terminal.
 func Terminal(term *os.File, pty *os.File) func() {
+	restore := attachInput(term, term, pty)
+	go func() { _, _ = io.Copy(os.Stdout, pty) }()
+	return restore
+}
+
+// attachInput puts term in raw mode, copies in to the pty and keeps the
+// pty's window size in step with term's; the returned function undoes it.
+func attachInput(term, in, pty *os.File) func() {
 	restore := rawMode(term)
 	syncSize(term, pty)
-	go func() { _, _ = io.Copy(pty, term) }()
-	go func() { _, _ = io.Copy(os.Stdout, pty) }()
+	go func() { _, _ = io.Copy(pty, in) }()
 	winch := make(chan os.Signal, 1)
 	signal.Notify(winch, unix.SIGWINCH)
 	go func() {
