@@ -1,3 +1,10 @@
+// main sets GOMAXPROCS itself, so the runtime's cgroup-aware default
+// (which reads /proc/self/cgroup and mountinfo at every start, in this
+// process and again in every container init) is work thrown away.
+
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
+
 // Command brig-runtime is brig's OCI runtime for engines (podman, containerd,
 // CRI-O, Kubernetes): it follows runc's command-line contract.
 //

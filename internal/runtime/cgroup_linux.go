@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -38,6 +39,21 @@ func cgroupPath(id string, s *specs.Spec) (string, error) {
 		return "", errors.New("cgroupsPath must not be the root cgroup")
 	}
 	return p, nil
+}
+
+// intoCgroup has cmd's child born in the container's unified-hierarchy
+// cgroup (clone3 with CLONE_INTO_CGROUP): no migration, so none of the
+// RCU grace period a cgroup.procs write costs. The fd is the child's
+// business only at clone time; Go closes nothing of ours, so it is left
+// open until this process exits (a short-lived CLI).
+func intoCgroup(cmd *exec.Cmd, m *cgroup.Manager) error {
+	f, err := m.OpenV2()
+	if err != nil || f == nil {
+		return err
+	}
+	cmd.SysProcAttr.UseCgroupFD = true
+	cmd.SysProcAttr.CgroupFD = int(f.Fd())
+	return nil
 }
 
 // killCgroup SIGKILLs every process in the cgroup until it is empty. If

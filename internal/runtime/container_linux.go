@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -125,6 +124,15 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	if err != nil {
 		return nil, err
 	}
+	// Compiled before anything is made: a bad seccomp profile changes nothing.
+	ispec, err := newInitSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	mgr, err := cgroup.New(cgPath)
+	if err != nil {
+		return nil, fmt.Errorf("cgroups: %w", err)
+	}
 	if err := os.MkdirAll(rt.Store.Root, 0o711); err != nil {
 		return nil, err
 	}
@@ -135,7 +143,7 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 		}
 		return nil, err
 	}
-	st = &State{ID: id, Bundle: bundle, Rootfs: spec.Root.Path, Created: time.Now().UTC(), Annotations: spec.Annotations, Phase: Creating, Spec: spec}
+	st = &State{ID: id, Bundle: bundle, Rootfs: spec.Root.Path, Created: time.Now().UTC(), Annotations: spec.Annotations, Phase: Creating, Spec: spec, Cgroup: mgr}
 	var cmd *exec.Cmd
 	defer func() {
 		if err != nil {
@@ -146,19 +154,15 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 			rt.destroy(st)
 		}
 	}()
-	trace.Mark("create: state dir made")
-	mgr, err := cgroup.New(cgPath)
-	if err != nil {
-		return st, fmt.Errorf("cgroups: %w", err)
-	}
-	st.Cgroup = mgr
+	// Saved before anything else exists, so that delete --force finds
+	// and removes whatever a killed create leaves.
 	if err := rt.Store.Save(st); err != nil {
 		return st, err
 	}
-	if err := mgr.Create(); err != nil {
+	trace.Mark("create: state saved")
+	if err := mgr.CreateUnified(); err != nil {
 		return st, fmt.Errorf("cgroups: %w", err)
 	}
-	trace.Mark("create: cgroup paths, state saved")
 	fifoPath := filepath.Join(dir, "exec.fifo")
 	if err := unix.Mkfifo(fifoPath, 0o600); err != nil {
 		return st, fmt.Errorf("mkfifo: %w", err)
@@ -168,13 +172,11 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 		return st, err
 	}
 	defer fifo.Close()
-	trace.Mark("create: fifo")
 	self, err := sealedSelf(rt.InitBinary, dir)
 	if err != nil {
 		return st, err
 	}
 	defer self.Close()
-	trace.Mark("create: sealed exe")
 	parentSock, childSock, err := newSyncPair()
 	if err != nil {
 		return st, err
@@ -183,32 +185,33 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	var syncFd int
 	cmd, syncFd = initCmd(o.PreserveFds, childSock, fifo, self, o.Stdin, o.Stdout, o.Stderr)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags}
+	if err := intoCgroup(cmd, mgr); err != nil {
+		return st, fmt.Errorf("cgroups: %w", err)
+	}
 	if newUser {
 		cmd.SysProcAttr.UidMappings = idMaps(spec.Linux.UIDMappings)
 		cmd.SysProcAttr.GidMappings = idMaps(spec.Linux.GIDMappings)
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
 	}
-	trace.Mark("create: state dir, cgroup paths, fifo, sealed exe")
+	trace.Mark("create: cgroup v2, fifo, sealed exe")
 	if err := startIn(cmd, join, newTime, spec.Linux.TimeOffsets); err != nil {
 		childSock.Close()
 		return st, fmt.Errorf("start container init: %w", err)
 	}
 	childSock.Close()
 	st.Pid = cmd.Process.Pid
-	st.StartTime, _ = startTime(st.Pid)
-	if err := rt.Store.Save(st); err != nil {
-		return st, err
-	}
 	trace.Mark("create: init started")
+	// While the init's runtime starts up: the v1 directories it moves
+	// itself into (see cgroup.JoinSelf) as soon as it has its config.
+	if err := mgr.CreateV1(); err != nil {
+		return st, fmt.Errorf("cgroups: %w", err)
+	}
 	if spec.Process.SelinuxLabel != "" && !selinuxEnabled() {
 		rt.warn("SELinux is not enabled on this host; selinuxLabel %q is not applied", spec.Process.SelinuxLabel)
 	}
-	// The init sets up its mounts while this process moves it into its
-	// cgroups (slow: see cgroup.Join); it waits for the move before it
-	// runs hooks, enters a cgroup namespace or starts anything.
 	cfg := initConfig{
 		Trace: trace.On(),
-		ID:    id, Spec: spec, Process: spec.Process, Bundle: bundle,
+		ID:    id, Spec: ispec, Process: spec.Process, Bundle: bundle,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
 		FifoFd: syncFd + 1, NewUserNS: newUser, NewNetNS: newNet, NewCgroupNS: newCgroup,
 		Cgroup: st.Cgroup,
@@ -217,16 +220,11 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	if err := conn.sendData(msgConfig, cfg); err != nil {
 		return st, err
 	}
-	if err := mgr.Join(st.Pid); err != nil {
-		return st, fmt.Errorf("cgroups: %w", err)
+	st.StartTime, _ = startTime(st.Pid)
+	if err := rt.Store.Save(st); err != nil {
+		return st, err
 	}
-	if err := mgr.Set(spec.Linux.Resources); err != nil {
-		return st, fmt.Errorf("cgroups: set resources: %w", err)
-	}
-	// If the init already failed, this send fails too; serveInit then
-	// reads the init's own error message, which says more.
-	_ = conn.send(syncMsg{Type: msgCgroupOK}, -1)
-	trace.Mark("create: cgroups applied")
+	trace.Mark("create: config sent, state saved")
 	if err := rt.serveInit(conn, st, o.ConsoleSocket); err != nil {
 		return st, err
 	}
@@ -267,6 +265,14 @@ func (rt *Runtime) serveInit(conn syncConn, st *State, consoleSocket string) err
 				return err
 			}
 		case msgHooks:
+			// Limits go on once the init has made its device nodes, as
+			// runc does: the spec's device rules may deny mknod itself.
+			if st.Cgroup != nil {
+				if err := st.Cgroup.Set(st.Spec.Linux.Resources); err != nil {
+					return fmt.Errorf("cgroups: set resources: %w", err)
+				}
+			}
+			trace.Mark("create: cgroup limits set")
 			if h := st.Spec.Hooks; h != nil {
 				state := st.OCIState(Creating)
 				//lint:ignore SA1019 prestart is deprecated but engines still send it
@@ -526,6 +532,11 @@ func (rt *Runtime) Start(id string) error {
 	if err != nil {
 		return err
 	}
+	return rt.start(st)
+}
+
+func (rt *Runtime) start(st *State) error {
+	id := st.ID
 	if status := rt.Status(st); status != Created {
 		return fmt.Errorf("cannot start a container that is %s", status)
 	}
@@ -618,6 +629,11 @@ func (rt *Runtime) Delete(id string, force bool) error {
 		}
 		return err
 	}
+	return rt.delete(st, force)
+}
+
+func (rt *Runtime) delete(st *State, force bool) error {
+	id := st.ID
 	status := rt.Status(st)
 	if status != Stopped && status != Creating && !force {
 		return fmt.Errorf("cannot delete container %q that is %s (use --force)", id, status)
@@ -642,12 +658,15 @@ func (rt *Runtime) destroy(st *State) {
 	if m != nil {
 		_ = killCgroup(m)
 	}
+	trace.Mark("destroy: killed")
 	waitGone(st)
+	trace.Mark("destroy: gone")
 	if m != nil {
 		if err := m.Destroy(); err != nil {
 			rt.warn("%v", err)
 		}
 	}
+	trace.Mark("destroy: cgroups removed")
 	// A create killed between mounting and detaching the runtime's
 	// read-only bind (see sealedSelf) leaves it mounted here.
 	_ = unix.Unmount(filepath.Join(rt.Store.dir(st.ID), ".runtime-exe"), unix.MNT_DETACH)
@@ -731,7 +750,9 @@ type ExecOpts struct {
 }
 
 // Exec runs a new process in a running container. Without Detach it waits
-// and returns the process's exit status.
+// and returns the process's exit status, relaying every signal this
+// process receives to it; the handlers stay registered afterwards (see
+// relay).
 func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	st, err := rt.Store.Load(id)
 	if err != nil {
@@ -747,6 +768,10 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	if p.Terminal && o.ConsoleSocket == "" && o.Detach {
 		return -1, errors.New("a detached exec with a terminal needs --console-socket")
 	}
+	var sigs *relay
+	if !o.Detach {
+		sigs = startRelay()
+	}
 	var join []specs.LinuxNamespace
 	for _, ns := range st.Spec.Linux.Namespaces {
 		if ns.Type == specs.UserNamespace {
@@ -759,6 +784,10 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 			continue // joined by the exec'd init itself, see initExec
 		}
 		join = append(join, specs.LinuxNamespace{Type: ns.Type, Path: fmt.Sprintf("/proc/%d/ns/%s", st.Pid, procNS[ns.Type])})
+	}
+	ispec, err := newInitSpec(st.Spec)
+	if err != nil {
+		return -1, err
 	}
 	// The mount namespace is joined by the child: after setns(mnt) here,
 	// /proc/self/fd/N (the sealed runtime copy) would be looked up in the
@@ -779,6 +808,13 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	}
 	defer parentSock.Close()
 	cmd, syncFd := initCmd(o.PreserveFds, childSock, mntNS, self, o.Stdin, o.Stdout, o.Stderr)
+	if st.Cgroup != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+		if err := intoCgroup(cmd, st.Cgroup); err != nil {
+			childSock.Close()
+			return -1, fmt.Errorf("join cgroup: %w", err)
+		}
+	}
 	if err := startIn(cmd, join, false, nil); err != nil {
 		childSock.Close()
 		return -1, fmt.Errorf("start exec process: %w", err)
@@ -789,12 +825,7 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		_, _ = cmd.Process.Wait()
 		return -1, err
 	}
-	if st.Cgroup != nil {
-		if err := st.Cgroup.Join(cmd.Process.Pid); err != nil {
-			return fail(fmt.Errorf("join cgroup: %w", err))
-		}
-	}
-	cfg := initConfig{ID: id, Exec: true, Spec: st.Spec, Process: p, Bundle: st.Bundle, PreserveFds: o.PreserveFds, MntNsFd: syncFd + 1}
+	cfg := initConfig{ID: id, Exec: true, Spec: ispec, Process: p, Bundle: st.Bundle, PreserveFds: o.PreserveFds, MntNsFd: syncFd + 1, Cgroup: st.Cgroup}
 	conn := syncConn{parentSock}
 	if err := conn.sendData(msgConfig, cfg); err != nil {
 		return fail(err)
@@ -826,45 +857,14 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	if o.Detach {
 		return 0, nil
 	}
-	return waitForward(cmd.Process)
-}
-
-// waitForward waits for p, passing on the signals this process receives,
-// and returns its exit status the way a shell reports it.
-func waitForward(p *os.Process) (int, error) {
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs)
-	defer signal.Stop(sigs)
-	done := make(chan *os.ProcessState, 1)
-	go func() {
-		ps, _ := p.Wait()
-		done <- ps
-	}()
-	for {
-		select {
-		case s := <-sigs:
-			if s == unix.SIGCHLD || s == unix.SIGURG || s == unix.SIGPIPE {
-				continue
-			}
-			_ = p.Signal(s)
-		case ps := <-done:
-			return exitStatus(ps), nil
-		}
-	}
-}
-
-func exitStatus(ps *os.ProcessState) int {
-	if ps == nil {
-		return 255
-	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ps.ExitCode()
+	return sigs.wait(cmd.Process)
 }
 
 // Run creates and starts a container; unless detach, it waits for it,
-// deletes it and returns its exit status.
+// deletes it and returns its exit status. While it waits, every signal
+// this process receives goes to the container's process; one that comes
+// before the container started removes it instead. The handlers stay
+// registered afterwards (see relay).
 func (rt *Runtime) Run(id string, o CreateOpts, detach bool) (int, error) {
 	if err := ValidID(id); err != nil {
 		return -1, err
@@ -874,22 +874,36 @@ func (rt *Runtime) Run(id string, o CreateOpts, detach bool) (int, error) {
 		return -1, err
 	}
 	bundle, _ := filepath.Abs(o.Bundle)
+	var sigs *relay
+	if !detach {
+		sigs = startRelay()
+	}
 	st, err := rt.create(id, bundle, spec, o)
 	if err != nil {
 		return -1, err
 	}
-	if err := rt.Start(id); err != nil {
-		_ = rt.Delete(id, true)
+	trace.Mark("run: created")
+	if sigs != nil {
+		if s := sigs.interrupted(); s != nil {
+			_ = rt.delete(st, true)
+			return -1, fmt.Errorf("interrupted by %v before the container started; it was removed", s)
+		}
+	}
+	if err := rt.start(st); err != nil {
+		_ = rt.delete(st, true)
 		return -1, err
 	}
+	trace.Mark("run: started")
 	if detach {
 		return 0, nil
 	}
 	proc, _ := os.FindProcess(st.Pid) // our child: Wait works
-	code, err := waitForward(proc)
-	if derr := rt.Delete(id, true); err == nil {
+	code, err := sigs.wait(proc)
+	trace.Mark("run: exited")
+	if derr := rt.delete(st, true); err == nil {
 		err = derr
 	}
+	trace.Mark("run: deleted")
 	return code, err
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/brigrt/brig/internal/caps"
 	"github.com/brigrt/brig/internal/netlo"
+	"github.com/brigrt/brig/internal/seccomp"
 	"github.com/brigrt/brig/internal/trace"
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -27,7 +28,7 @@ type initConfig struct {
 	Trace        bool           `json:"trace,omitempty"`
 	ID           string         `json:"id"`
 	Exec         bool           `json:"exec,omitempty"` // an exec'd process, not the container's init
-	Spec         *specs.Spec    `json:"spec"`
+	Spec         *initSpec      `json:"spec"`
 	Process      *specs.Process `json:"process"`
 	Bundle       string         `json:"bundle"`
 	NoPivot      bool           `json:"noPivot,omitempty"`
@@ -110,6 +111,9 @@ func Init() {
 
 func initCreate(conn syncConn, cfg *initConfig) error {
 	s := cfg.Spec
+	if err := joinCgroups(cfg); err != nil {
+		return err
+	}
 	if cfg.NewNetNS {
 		if err := netlo.Up(); err != nil {
 			return fmt.Errorf("bring up loopback: %w", err)
@@ -123,15 +127,11 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 	}
 	// Labels the loaded policy rejects fail here, at create, naming the
 	// label, rather than as a bare EINVAL from a mount or at exec.
-	if err := checkLabels(p.SelinuxLabel, s.Linux.MountLabel); err != nil {
+	if err := checkLabels(p.SelinuxLabel, s.MountLabel); err != nil {
 		return err
 	}
 	r := &rootfs{cfg: cfg, spec: s, root: s.Root.Path, userns: cfg.NewUserNS}
 	if err := r.prepare(); err != nil {
-		return err
-	}
-	// The parent says when this process is in its cgroups, limits set.
-	if _, _, err := conn.expect(msgCgroupOK); err != nil {
 		return err
 	}
 	if err := r.devices(); err != nil {
@@ -151,9 +151,9 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 			return fmt.Errorf("unshare cgroup namespace: %w", err)
 		}
 	}
-	if s.Hooks != nil && len(s.Hooks.CreateContainer) > 0 {
+	if len(s.CreateContainer) > 0 {
 		st := specs.State{Version: specs.Version, ID: cfg.ID, Status: Creating, Pid: os.Getpid(), Bundle: cfg.Bundle, Annotations: s.Annotations}
-		if err := runHooks("createContainer", s.Hooks.CreateContainer, st); err != nil {
+		if err := runHooks("createContainer", s.CreateContainer, st); err != nil {
 			return err
 		}
 	}
@@ -172,10 +172,10 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 		rootHandle.Close()
 		rootHandle = nil
 	}
-	if err := maskPaths(s.Linux.MaskedPaths, s.Linux.MountLabel); err != nil {
+	if err := maskPaths(s.MaskedPaths, s.MountLabel); err != nil {
 		return err
 	}
-	if err := readonlyPaths(s.Linux.ReadonlyPaths); err != nil {
+	if err := readonlyPaths(s.ReadonlyPaths); err != nil {
 		return err
 	}
 	if s.Root.Readonly {
@@ -193,7 +193,7 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 			return fmt.Errorf("setdomainname: %w", err)
 		}
 	}
-	for k, v := range s.Linux.Sysctl {
+	for k, v := range s.Sysctl {
 		path := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
 		if err := os.WriteFile(path, []byte(v), 0); err != nil {
 			return fmt.Errorf("sysctl %s=%s: %w", k, v, err)
@@ -207,12 +207,10 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 	if err != nil {
 		return err
 	}
-	// Compiled now so that a bad profile fails create, not start.
-	filter, err := specFilter(s)
+	filter, err := seccompFilter(s)
 	if err != nil {
 		return err
 	}
-	trace.Mark("init: seccomp compiled")
 	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte("brig-init\x00")[0])), 0, 0, 0)
 	if err := conn.send(syncMsg{Type: msgReady}, -1); err != nil {
 		return err
@@ -229,9 +227,9 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 	fifo.Close()
 	unix.Close(cfg.FifoFd)
 	trace.Mark("init: started")
-	if s.Hooks != nil && len(s.Hooks.StartContainer) > 0 {
+	if len(s.StartContainer) > 0 {
 		st := specs.State{Version: specs.Version, ID: cfg.ID, Status: Running, Pid: os.Getpid(), Bundle: cfg.Bundle, Annotations: s.Annotations}
-		if err := runHooks("startContainer", s.Hooks.StartContainer, st); err != nil {
+		if err := runHooks("startContainer", s.StartContainer, st); err != nil {
 			fatal(err)
 		}
 	}
@@ -239,11 +237,18 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 	return nil
 }
 
-func specFilter(s *specs.Spec) (seccompFilter, error) {
-	if s.Linux == nil || s.Linux.Seccomp == nil {
-		return nil, nil
+// joinCgroups moves this thread, the one that will exec the container's
+// process, into the container's v1 cgroups; the parent had it born in the
+// v2 one (see intoCgroup).
+func joinCgroups(cfg *initConfig) error {
+	if cfg.Cgroup == nil {
+		return nil
 	}
-	return compileSeccomp(s.Linux.Seccomp)
+	if err := cfg.Cgroup.JoinSelf(); err != nil {
+		return fmt.Errorf("cgroups: %w", err)
+	}
+	trace.Mark("init: joined cgroups")
+	return nil
 }
 
 // fatal reports an error after the parent is gone: stderr is all we have.
@@ -259,6 +264,10 @@ func initExec(conn syncConn, cfg *initConfig) error {
 	// joining the container's namespace, which has no selinuxfs: there
 	// the answer is "off" and exec'd processes would keep our label.
 	selinuxEnabled()
+	// Host paths: before the container's mount namespace.
+	if err := joinCgroups(cfg); err != nil {
+		return err
+	}
 	if cfg.MntNsFd > 0 {
 		// setns(mnt) needs a private fs_struct; this locked thread gets
 		// one and is the thread that execs, so the process ends up
@@ -283,7 +292,7 @@ func initExec(conn syncConn, cfg *initConfig) error {
 	if err != nil {
 		return err
 	}
-	filter, err := specFilter(cfg.Spec)
+	filter, err := seccompFilter(cfg.Spec)
 	if err != nil {
 		return err
 	}
@@ -321,7 +330,7 @@ func setupProcess(conn syncConn, cfg *initConfig, p *specs.Process) error {
 			return fmt.Errorf("join session keyring: %w", err)
 		}
 	}
-	if per := cfg.Spec.Linux.Personality; per != nil && !cfg.Exec {
+	if per := cfg.Spec.Personality; per != nil && !cfg.Exec {
 		dom := 0x0000
 		if per.Domain == specs.PerLinux32 {
 			dom = 0x0008
@@ -377,7 +386,7 @@ func lookPath(p *specs.Process) (string, error) {
 //   - cwd, checked to be inside the container;
 //   - close every fd the container must not see;
 //   - seccomp as close to execve as possible when no_new_privs is on.
-func finalize(cfg *initConfig, p *specs.Process, argv0 string, filter seccompFilter) error {
+func finalize(cfg *initConfig, p *specs.Process, argv0 string, filter *seccomp.Program) error {
 	s := cfg.Spec
 	if p.SelinuxLabel != "" {
 		if selinux.GetEnabled() {
@@ -400,7 +409,7 @@ func finalize(cfg *initConfig, p *specs.Process, argv0 string, filter seccompFil
 		}
 	}
 	if filter != nil && !p.NoNewPrivileges {
-		if err := filter.load(); err != nil {
+		if err := loadSeccomp(filter); err != nil {
 			return err
 		}
 	}
@@ -437,7 +446,7 @@ func finalize(cfg *initConfig, p *specs.Process, argv0 string, filter seccompFil
 		return fmt.Errorf("close_range: %w", err)
 	}
 	if filter != nil && p.NoNewPrivileges {
-		if err := filter.load(); err != nil {
+		if err := loadSeccomp(filter); err != nil {
 			return err
 		}
 	}

@@ -26,7 +26,7 @@ var defaultDevices = []struct {
 // the init, inside the new mount namespace, before pivot_root.
 type rootfs struct {
 	cfg  *initConfig
-	spec *specs.Spec
+	spec *initSpec
 	root string
 	// userns is set when the init runs in a new user namespace, where
 	// mknod is refused and device nodes are bind-mounted from the host.
@@ -37,7 +37,7 @@ type rootfs struct {
 // the spec asks for under it; devices follow in devices.
 func (r *rootfs) prepare() error {
 	flag := uintptr(msSlave | msRec)
-	if p := r.spec.Linux.RootfsPropagation; p != "" {
+	if p := r.spec.Propagation; p != "" {
 		flag = propagation[p]
 	}
 	if err := unix.Mount("", "/", "", flag, ""); err != nil {
@@ -67,7 +67,7 @@ func (r *rootfs) devices() error {
 			break
 		}
 	}
-	for _, d := range r.spec.Linux.Devices {
+	for _, d := range r.spec.Devices {
 		if err := r.createDevice(d); err != nil {
 			return fmt.Errorf("device %s: %w", d.Path, err)
 		}
@@ -111,6 +111,21 @@ func (r *rootfs) mkdest(dest string, file bool) (*os.File, error) {
 func (r *rootfs) mkdirAll(dir string) (*os.File, error) {
 	if f, err := r.open(dir); err == nil {
 		return f, nil
+	}
+	// The common case, only the last component missing (/dev/pts in a
+	// fresh tmpfs, each hierarchy under /sys/fs/cgroup), is one mkdirat
+	// under the parent resolved in the root: the name has no slash, and
+	// neither mkdirat nor the open below follows a symlink planted there.
+	dir = filepath.Clean("/" + dir)
+	if parent, err := r.open(filepath.Dir(dir)); err == nil {
+		defer parent.Close()
+		base := filepath.Base(dir)
+		if err := unix.Mkdirat(int(parent.Fd()), base, 0o755); err == nil || errors.Is(err, unix.EEXIST) {
+			how := unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS}
+			if fd, err := unix.Openat2(int(parent.Fd()), base, &how); err == nil {
+				return os.NewFile(uintptr(fd), dir), nil
+			}
+		}
 	}
 	return pathrs.MkdirAllHandle(r.rootFd(), dir, 0o755)
 }
@@ -162,7 +177,7 @@ func (r *rootfs) mount(m specs.Mount) error {
 		}
 	}
 	data := o.dataString()
-	if label := r.spec.Linux.MountLabel; label != "" && selinuxEnabled() && (typ == "tmpfs" || typ == "devpts" || typ == "mqueue") {
+	if label := r.spec.MountLabel; label != "" && selinuxEnabled() && (typ == "tmpfs" || typ == "devpts" || typ == "mqueue") {
 		data = joinOpt(data, "context=\""+label+"\"")
 	}
 	flags := o.flags &^ unix.MS_REMOUNT
@@ -171,7 +186,7 @@ func (r *rootfs) mount(m specs.Mount) error {
 		// Kernels that cannot mount mqueue with context= (Debian's 6.1
 		// among them): mount it unlabelled, then label its root, as runc does.
 		if err = unix.Mount(m.Source, fdPath(dest), typ, flags, o.dataString()); err == nil {
-			label := r.spec.Linux.MountLabel
+			label := r.spec.MountLabel
 			err = r.withPath(m.Destination, func(p string) error {
 				if err := unix.Setxattr(p, "security.selinux", []byte(label), 0); err != nil {
 					return fmt.Errorf("label %s %s: %w", m.Destination, label, err)

@@ -6,29 +6,26 @@ import (
 
 	"github.com/brigrt/brig/internal/landlock"
 	"github.com/brigrt/brig/internal/seccomp"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// seccompFilter is a compiled filter ready to be loaded on this thread.
-type seccompFilter interface{ load() error }
-
-type program struct{ p *seccomp.Program }
-
-func (p program) load() error {
-	if err := seccomp.Load(p.p); err != nil {
-		return fmt.Errorf("load seccomp filter: %w", err)
+// seccompFilter is the spec's filter, compiled by the runtime and ready
+// to be loaded on this thread; nil when the spec has none.
+func seccompFilter(s *initSpec) (*seccomp.Program, error) {
+	if len(s.Seccomp) == 0 {
+		return nil, nil
 	}
-	return nil
-}
-
-// compileSeccomp turns the spec's seccomp section into BPF. It runs before
-// any credential change, so a bad profile fails without side effects.
-func compileSeccomp(sc *specs.LinuxSeccomp) (seccompFilter, error) {
-	p, err := seccomp.Compile(sc)
+	p, err := seccomp.FromBytes(s.Seccomp, s.SeccompFlags)
 	if err != nil {
 		return nil, fmt.Errorf("seccomp: %w", err)
 	}
-	return program{p}, nil
+	return p, nil
+}
+
+func loadSeccomp(p *seccomp.Program) error {
+	if err := seccomp.Load(p); err != nil {
+		return fmt.Errorf("load seccomp filter: %w", err)
+	}
+	return nil
 }
 
 // landlockFromAnnotations applies brig's Landlock rules (annotation

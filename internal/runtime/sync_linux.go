@@ -27,7 +27,6 @@ const (
 	msgConsole  = "console"  // init -> parent: pty master attached
 	msgReady    = "ready"    // init -> parent: waiting for start (create) or about to exec (exec)
 	msgError    = "error"    // init -> parent: setup failed
-	msgCgroupOK = "cgroup"   // parent -> init: pid placed in its cgroups
 	maxSyncSize = 4 << 20
 )
 

@@ -1,6 +1,7 @@
 package seccomp
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -189,4 +190,37 @@ func verify(p []Instruction) error {
 		return errors.New("program does not end in ret")
 	}
 	return nil
+}
+
+// Bytes returns the filter as an array of struct sock_filter in this
+// machine's byte order, the form the kernel loads: compact enough to hand
+// a compiled program to another process (brig-runtime compiles, the
+// container's init loads).
+func (p *Program) Bytes() []byte {
+	b := make([]byte, 0, 8*len(p.Filter))
+	for _, in := range p.Filter {
+		b = binary.NativeEndian.AppendUint16(b, in.Code)
+		b = append(b, in.Jt, in.Jf)
+		b = binary.NativeEndian.AppendUint32(b, in.K)
+	}
+	return b
+}
+
+// FromBytes is the inverse of Bytes. The instructions are verified again:
+// a program that went through a pipe is not trusted blindly.
+func FromBytes(b []byte, flags uint) (*Program, error) {
+	if len(b) == 0 || len(b)%8 != 0 {
+		return nil, fmt.Errorf("seccomp: %d bytes is not a whole number of instructions", len(b))
+	}
+	p := &Program{Filter: make([]Instruction, 0, len(b)/8), Flags: flags}
+	for i := 0; i < len(b); i += 8 {
+		p.Filter = append(p.Filter, Instruction{
+			Code: binary.NativeEndian.Uint16(b[i:]), Jt: b[i+2], Jf: b[i+3],
+			K: binary.NativeEndian.Uint32(b[i+4:]),
+		})
+	}
+	if err := verify(p.Filter); err != nil {
+		return nil, err
+	}
+	return p, nil
 }

@@ -4,6 +4,7 @@ package seccomp
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -463,5 +464,28 @@ func TestLoadRejectsBadPrograms(t *testing.T) {
 	}
 	if err := Load(&Program{Filter: make([]Instruction, maxInsns+1)}); err == nil || !strings.Contains(err.Error(), "4097") {
 		t.Errorf("oversized program: %v", err)
+	}
+}
+
+func TestBytesRoundTrip(t *testing.T) {
+	p, err := Compile(dockerDefault(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := p.Bytes()
+	if len(b) != 8*len(p.Filter) {
+		t.Fatalf("%d bytes for %d instructions", len(b), len(p.Filter))
+	}
+	q, err := FromBytes(b, p.Flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(p, q) {
+		t.Fatal("program changed on its way through Bytes and FromBytes")
+	}
+	for _, bad := range [][]byte{nil, b[:len(b)-3], b[:8]} {
+		if _, err := FromBytes(bad, 0); err == nil {
+			t.Errorf("FromBytes accepted %d bytes it should refuse", len(bad))
+		}
 	}
 }

@@ -28,6 +28,7 @@ func Mark(what string) {
 	now := time.Now()
 	os.Stderr.WriteString("trace " + strconv.Itoa(os.Getpid()) + " " + what + " " +
 		strconv.FormatFloat(float64(now.Sub(start).Microseconds())/1000, 'f', 2, 64) + "ms (+" +
-		strconv.FormatFloat(float64(now.Sub(last).Microseconds())/1000, 'f', 2, 64) + ")\n")
+		strconv.FormatFloat(float64(now.Sub(last).Microseconds())/1000, 'f', 2, 64) + ") @" +
+		strconv.FormatInt(now.UnixMicro(), 10) + "\n")
 	last = now
 }
