@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/brigrt/brig/internal/trace"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -72,9 +73,70 @@ var kernelBTF = btf.NewCache()
 // the kernel types' memory for the life of the process.
 func Warm() {
 	go func() {
-		kernelBTF.Kernel()
+		warmTypes()
 		noauditRangesCached()
 	}()
+}
+
+// warmTypes indexes the kernel's BTF and decodes task_struct. cilium/ebpf
+// decodes a type with everything it refers to, and task_struct refers to
+// most of the kernel: both the tracepoints' BTF ids (sched_process_exec's
+// arguments) and the CO-RE relocations need it, so it is decoded once, up
+// front, on another core.
+func warmTypes() {
+	k, err := kernelBTF.Kernel()
+	if err == nil {
+		var t *btf.Struct
+		_ = k.TypeByName("task_struct", &t)
+	}
+}
+
+// loadParallel loads the collection like LoadAndAssign, but each program
+// on its own goroutine: a cold load is mostly decoding kernel types for
+// the CO-RE relocations (one core) and the kernel verifying on_exit (the
+// other), which LoadAndAssign would do one after the other.
+func loadParallel(spec *ebpf.CollectionSpec, objs *recordObjects) (err error) {
+	// The maps first, created as the collection loader creates them (data
+	// sections mmapable), then shared by every program's load.
+	coll, err := ebpf.NewCollectionWithOptions(&ebpf.CollectionSpec{Maps: spec.Maps, Variables: spec.Variables, Types: spec.Types, ByteOrder: spec.ByteOrder}, ebpf.CollectionOptions{})
+	if err != nil {
+		return err
+	}
+	coll.Programs = map[string]*ebpf.Program{}
+	defer func() {
+		if err == nil {
+			err = coll.Assign(objs)
+		}
+		coll.Close() // what Assign did not take
+	}()
+	type result struct {
+		name string
+		coll *ebpf.Collection
+		err  error
+	}
+	ch := make(chan result, len(spec.Programs))
+	for name, ps := range spec.Programs {
+		go func() {
+			one := &ebpf.CollectionSpec{
+				Maps: spec.Maps, Programs: map[string]*ebpf.ProgramSpec{name: ps},
+				Types: spec.Types, ByteOrder: spec.ByteOrder,
+			}
+			c, err := ebpf.NewCollectionWithOptions(one, ebpf.CollectionOptions{Cache: kernelBTF, MapReplacements: coll.Maps})
+			ch <- result{name, c, err}
+		}()
+	}
+	for range spec.Programs {
+		res := <-ch
+		if res.err != nil {
+			if err == nil {
+				err = res.err
+			}
+			continue
+		}
+		coll.Programs[res.name] = res.coll.DetachProgram(res.name)
+		res.coll.Close()
+	}
+	return err
 }
 
 // testFailAfterAttach makes Start fail once everything is attached, so the
@@ -90,14 +152,19 @@ func Start(o Options) (*Recorder, error) {
 	if err := preflight(); err != nil {
 		return nil, err
 	}
+	// Decoding the kernel's types is most of a cold Start: begin at once,
+	// on another core, while the rest is prepared.
+	go warmTypes()
 	id, level, err := cgroupID(o.Cgroup)
 	if err != nil {
 		return nil, err
 	}
+	trace.Mark("record: preflight")
 	spec, err := loadRecord()
 	if err != nil {
 		return nil, fmt.Errorf("record: reading the embedded BPF object: %w", err)
 	}
+	trace.Mark("record: object parsed")
 	set := map[string]any{"cgroup_id": id, "cgroup_level": level}
 	if o.Immediate {
 		set["begun_at_start"] = uint32(1)
@@ -132,10 +199,11 @@ func Start(o Options) (*Recorder, error) {
 		bind: map[profile.Endpoint]bool{}, conn: map[profile.Endpoint]bool{},
 		files: map[string]bool{}, tmpfs: map[string]bool{},
 	}
-	if err := spec.LoadAndAssign(&r.objs, &ebpf.CollectionOptions{Cache: kernelBTF}); err != nil {
+	if err := loadParallel(spec, &r.objs); err != nil {
 		<-rch
 		return nil, loadError(err)
 	}
+	trace.Mark("record: loaded")
 	ok := false
 	defer func() {
 		if !ok {
@@ -158,6 +226,7 @@ func Start(o Options) (*Recorder, error) {
 		}
 		r.links = append(r.links, l)
 	}
+	trace.Mark("record: attached")
 	if r.rd, err = ringbuf.NewReader(r.objs.Events); err != nil {
 		return nil, fmt.Errorf("record: ring buffer reader: %w", err)
 	}
