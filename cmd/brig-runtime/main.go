@@ -1,8 +1,7 @@
-// main sets GOMAXPROCS itself, so the runtime's cgroup-aware default
-// (which reads /proc/self/cgroup and mountinfo at every start, in this
-// process and again in every container init) is work thrown away.
+// main sets GOMAXPROCS itself: the runtime's cgroup-aware GOMAXPROCS is of
+// no use, and its background re-reading of the cgroup's CPU limits would
+// only add wake-ups to a long `run` or `exec`.
 
-//go:debug containermaxprocs=0
 //go:debug updatemaxprocs=0
 
 // Command brig-runtime is brig's OCI runtime for engines (podman, containerd,
