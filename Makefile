@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 export CGO_ENABLED = 0
 
-.PHONY: build test unit integration lint bpf-check bench demo deps clean
+.PHONY: build test unit integration lint bpf-check bench demo deps deps-demo clean vmtest
 
 build:
 	$(GO) build $(GOFLAGS_BUILD) -o bin/brig ./cmd/brig
@@ -38,7 +38,12 @@ bpf-check:
 deps:
 	@.ci/install-packages
 
-demo: deps build
+# The demo needs far less than the tests (no QEMU, SELinux policy sources,
+# podman or clang): its own short list.
+deps-demo:
+	@.ci/install-packages packages-demo.txt
+
+demo: deps-demo build
 	./hack/demo.sh
 
 bench: deps build
