@@ -1,0 +1,93 @@
+//go:build integration && linux
+
+package runtime
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The container's processes are in the container's cgroup on every
+// hierarchy, read from the kernel (/proc/PID/cgroup): the init moves its
+// own thread into the v1 hierarchies and is cloned into the unified one,
+// exec'd processes the same way.
+func TestProcessesInContainerCgroups(t *testing.T) {
+	rt := newRuntime(t)
+	b := newBundle(t, []string{"sleep", "30"}, nil)
+	st, err := rt.Create("cg", CreateOpts{Bundle: b})
+	must(t, err)
+	defer rt.Delete("cg", true)
+	// Created, not started: the init's main thread, the one that will
+	// exec the container's process, is already in place.
+	checkCgroups(t, st.Pid, st.Pid, st.Cgroup.Path)
+	must(t, rt.Start("cg"))
+	waitExec(t, st.Pid, "sleep")
+	checkCgroups(t, st.Pid, st.Pid, st.Cgroup.Path)
+	if n := threads(t, st.Pid); n != 1 {
+		t.Errorf("container process has %d threads after execve, want 1", n)
+	}
+
+	p, err := rt.BaseProcess("cg")
+	must(t, err)
+	p.Args = []string{"sleep", "30"}
+	pidFile := t.TempDir() + "/pid"
+	if _, err := rt.Exec("cg", ExecOpts{Process: p, Detach: true, PidFile: pidFile}); err != nil {
+		t.Fatalf("exec: %v", err)
+	}
+	b2, err := os.ReadFile(pidFile)
+	must(t, err)
+	epid, err := strconv.Atoi(strings.TrimSpace(string(b2)))
+	must(t, err)
+	waitExec(t, epid, "sleep")
+	// Seen from the host: the container has its own cgroup namespace, in
+	// which the process would see "/".
+	checkCgroups(t, epid, epid, st.Cgroup.Path)
+	if n := threads(t, epid); n != 1 {
+		t.Errorf("exec'd process has %d threads, want 1", n)
+	}
+	pids, err := st.Cgroup.Pids()
+	must(t, err)
+	if len(pids) != 2 {
+		t.Errorf("cgroup lists %v, want the init %d and the exec'd %d", pids, st.Pid, epid)
+	}
+	must(t, rt.Kill("cg", 9, true))
+}
+
+// checkCgroups reads /proc/PID/task/TID/cgroup and wants every hierarchy
+// (v1 controllers and the unified "0::" line) at path.
+func checkCgroups(t *testing.T, pid, tid int, path string) {
+	t.Helper()
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(tid) + "/cgroup")
+	must(t, err)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("cgroup file: %q", data)
+	}
+	for _, l := range lines {
+		if !strings.HasSuffix(l, ":"+path) {
+			t.Errorf("pid %d thread %d: %q is not in %s", pid, tid, l, path)
+		}
+	}
+}
+
+func threads(t *testing.T, pid int) int {
+	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	must(t, err)
+	return len(ents)
+}
+
+// waitExec waits until pid runs comm (the init has exec'd it).
+func waitExec(t *testing.T, pid int, comm string) {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+		if strings.TrimSpace(string(b)) == comm {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("pid %d never exec'd %s", pid, comm)
+}
