@@ -129,7 +129,7 @@ func runCmd(name string) *cobra.Command {
 			}
 			if o.TTY {
 				att.Stdin = os.Stdin
-				if _, err := unix.IoctlGetTermios(int(os.Stdin.Fd()), unix.TCGETS); err == nil {
+				if _, err := unix.IoctlGetTermios(int(os.Stdin.Fd()), tcgets); err == nil {
 					att.Term = os.Stdin
 				}
 			}

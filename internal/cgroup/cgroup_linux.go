@@ -1,11 +1,3 @@
-// Package cgroup places a container's processes in cgroups (v1, v2 and
-// hybrid hosts) and applies the spec's resource limits.
-//
-// It is written for brig-runtime, which starts for every container: it
-// reads and writes cgroupfs files directly. opencontainers/cgroups does
-// the same work but links in D-Bus, net, crypto and logrus through its
-// systemd types, which made every runtime process (and every container's
-// init) a megabyte bigger and slower to start.
 package cgroup
 
 import (
@@ -21,21 +13,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// Root is where cgroupfs is mounted; tests point it elsewhere.
-var Root = "/sys/fs/cgroup"
-
-// Manager is one container's cgroup on every hierarchy.
-type Manager struct {
-	// Path is the container's cgroup path, e.g. /brig/ID.
-	Path string `json:"path"`
-	// V1 maps each v1 controller ("memory", "cpu", "name=systemd", ...)
-	// to the container's directory in that hierarchy.
-	V1 map[string]string `json:"paths,omitempty"`
-	// V2 is the directory on the unified hierarchy: the only one on a v2
-	// host, the controller-less tracking one on a hybrid host.
-	V2 string `json:"v2,omitempty"`
-}
 
 // Unified reports whether the host runs cgroup v2 only.
 func Unified() bool {

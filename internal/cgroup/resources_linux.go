@@ -22,7 +22,6 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 	return m.setV2(r)
 }
 
-func i64(v int64) string  { return strconv.FormatInt(v, 10) }
 func u64(v uint64) string { return strconv.FormatUint(v, 10) }
 
 func (m *Manager) setV1(r *specs.LinuxResources) error {
@@ -142,47 +141,6 @@ func setDevicesV1(d string, rules []specs.LinuxDeviceCgroup) error {
 		}
 	}
 	return nil
-}
-
-// DefaultAllows are the devices every container keeps whatever its rules
-// say (runc's AllowedDevices): null, zero, full, tty, random, urandom,
-// ptmx and the pty slaves.
-var DefaultAllows = []specs.LinuxDeviceCgroup{
-	dev('c', 1, 3), dev('c', 1, 5), dev('c', 1, 7), dev('c', 5, 0),
-	dev('c', 1, 8), dev('c', 1, 9), dev('c', 5, 2), dev('c', 136, -1),
-}
-
-func dev(t byte, major, minor int64) specs.LinuxDeviceCgroup {
-	r := specs.LinuxDeviceCgroup{Allow: true, Type: string(t), Major: &major, Access: "rwm"}
-	if minor >= 0 {
-		r.Minor = &minor
-	}
-	return r
-}
-
-// ruleString renders a rule as devices.allow wants it: "c 1:3 rwm".
-func ruleString(r specs.LinuxDeviceCgroup) (string, error) {
-	t := r.Type
-	if t == "" {
-		t = "a"
-	}
-	if t != "a" && t != "b" && t != "c" {
-		return "", fmt.Errorf("device rule: unknown type %q", r.Type)
-	}
-	num := func(p *int64) string {
-		if p == nil || *p < 0 {
-			return "*"
-		}
-		return i64(*p)
-	}
-	access := r.Access
-	if access == "" {
-		access = "rwm"
-	}
-	if strings.Trim(access, "rwm") != "" {
-		return "", fmt.Errorf("device rule: bad access %q", r.Access)
-	}
-	return t + " " + num(r.Major) + ":" + num(r.Minor) + " " + access, nil
 }
 
 func (m *Manager) setV2(r *specs.LinuxResources) error {

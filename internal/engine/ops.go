@@ -159,7 +159,7 @@ func (e *Engine) Exec(r *container.Record, o ExecOptions) (int, error) {
 			return -1, err
 		}
 		defer pty.Close()
-		if _, terr := unix.IoctlGetTermios(int(os.Stdin.Fd()), unix.TCGETS); terr == nil {
+		if _, terr := unix.IoctlGetTermios(int(os.Stdin.Fd()), tcgets); terr == nil {
 			restore := monitor.Terminal(os.Stdin, pty)
 			x := <-done
 			restore()

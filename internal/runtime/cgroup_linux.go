@@ -12,10 +12,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// CgroupState records where the container's cgroups are, so delete can
-// remove them even if create was interrupted.
-type CgroupState = cgroup.Manager
-
 // cgroupPath is the container's cgroup path: the spec's cgroupsPath or a
 // default under /brig-runtime. systemd's slice:prefix:name form is refused.
 func cgroupPath(id string, s *specs.Spec) (string, error) {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/brigrt/brig/internal/cgroup"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -37,6 +38,10 @@ type State struct {
 	// Spec is the validated spec; exec, delete and the hooks need it.
 	Spec *specs.Spec `json:"spec"`
 }
+
+// CgroupState records where the container's cgroups are, so delete can
+// remove them even if create was interrupted.
+type CgroupState = cgroup.Manager
 
 // Container status values, as in the runtime spec.
 const (

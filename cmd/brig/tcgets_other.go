@@ -1,0 +1,9 @@
+//go:build !linux
+
+package main
+
+import "golang.org/x/sys/unix"
+
+// tcgets is the ioctl that reads a terminal's settings (TCGETS on Linux);
+// it succeeds only on a terminal, which is how stdin is tested for one.
+const tcgets = unix.TIOCGETA
