@@ -15,6 +15,20 @@ import (
 // own thread into the v1 hierarchies and is cloned into the unified one,
 // exec'd processes the same way.
 func TestProcessesInContainerCgroups(t *testing.T) {
+	for _, old := range []bool{false, true} {
+		name := "clone3"
+		if old {
+			name = "kernel-without-clone-into-cgroup"
+		}
+		t.Run(name, func(t *testing.T) {
+			testOldKernel = old
+			defer func() { testOldKernel = false }()
+			testProcessesInCgroups(t)
+		})
+	}
+}
+
+func testProcessesInCgroups(t *testing.T) {
 	rt := newRuntime(t)
 	b := newBundle(t, []string{"sleep", "30"}, nil)
 	st, err := rt.Create("cg", CreateOpts{Bundle: b})

@@ -3,13 +3,16 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/brigrt/brig/internal/cgroup"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // cgroupPath is the container's cgroup path: the spec's cgroupsPath or a
@@ -37,20 +40,52 @@ func cgroupPath(id string, s *specs.Spec) (string, error) {
 	return p, nil
 }
 
-// intoCgroup has cmd's child born in the container's unified-hierarchy
-// cgroup (clone3 with CLONE_INTO_CGROUP): no migration, so none of the
-// RCU grace period a cgroup.procs write costs. The fd is the child's
-// business only at clone time; Go closes nothing of ours, so it is left
-// open until this process exits (a short-lived CLI).
-func intoCgroup(cmd *exec.Cmd, m *cgroup.Manager) error {
-	f, err := m.OpenV2()
-	if err != nil || f == nil {
+// startInCgroup starts cmd (through startIn) with its child born in the
+// container's unified-hierarchy cgroup: clone3 with CLONE_INTO_CGROUP
+// migrates nothing, so it costs none of the RCU grace period a
+// cgroup.procs write does. (The v1 hierarchies the child joins itself,
+// see cgroup.JoinSelf.) Kernels before 5.7 refuse the flag (EINVAL or
+// E2BIG for clone3's larger argument, ENOSYS without clone3): the child is
+// then started without it and moved in afterwards.
+func startInCgroup(cmd *exec.Cmd, m *cgroup.Manager, join []specs.LinuxNamespace, newTime bool, offsets map[string]specs.LinuxTimeOffset) error {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	var dir *os.File
+	if m != nil {
+		var err error
+		if dir, err = m.OpenV2(); err != nil {
+			return fmt.Errorf("cgroups: %w", err)
+		}
+	}
+	if dir == nil {
+		return startIn(cmd, join, newTime, offsets)
+	}
+	defer dir.Close() // kept open (and alive) until the clone is done
+	cmd.SysProcAttr.UseCgroupFD = true
+	cmd.SysProcAttr.CgroupFD = int(dir.Fd())
+	var err error = unix.ENOSYS // what a kernel before clone3 answers
+	if !testOldKernel {
+		err = startIn(cmd, join, newTime, offsets)
+	}
+	if err == nil || !(errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) || errors.Is(err, unix.ENOSYS)) {
 		return err
 	}
-	cmd.SysProcAttr.UseCgroupFD = true
-	cmd.SysProcAttr.CgroupFD = int(f.Fd())
+	cmd.SysProcAttr.UseCgroupFD = false
+	if err := startIn(cmd, join, newTime, offsets); err != nil {
+		return err
+	}
+	if err := m.Join(cmd.Process.Pid); err != nil {
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+		return fmt.Errorf("cgroups: %w", err)
+	}
 	return nil
 }
+
+// testOldKernel makes startInCgroup act as on a kernel without
+// CLONE_INTO_CGROUP, so the integration tests can check the fallback.
+var testOldKernel bool
 
 // killCgroup SIGKILLs every process in the cgroup until it is empty. If
 // any are left after the first round, the freezer holds the rest still so

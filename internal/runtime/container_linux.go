@@ -185,16 +185,13 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	var syncFd int
 	cmd, syncFd = initCmd(o.PreserveFds, childSock, fifo, self, o.Stdin, o.Stdout, o.Stderr)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags}
-	if err := intoCgroup(cmd, mgr); err != nil {
-		return st, fmt.Errorf("cgroups: %w", err)
-	}
 	if newUser {
 		cmd.SysProcAttr.UidMappings = idMaps(spec.Linux.UIDMappings)
 		cmd.SysProcAttr.GidMappings = idMaps(spec.Linux.GIDMappings)
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
 	}
-	trace.Mark("create: cgroup v2, fifo, sealed exe")
-	if err := startIn(cmd, join, newTime, spec.Linux.TimeOffsets); err != nil {
+	trace.Mark("create: fifo, sealed exe")
+	if err := startInCgroup(cmd, mgr, join, newTime, spec.Linux.TimeOffsets); err != nil {
 		childSock.Close()
 		return st, fmt.Errorf("start container init: %w", err)
 	}
@@ -808,14 +805,7 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	}
 	defer parentSock.Close()
 	cmd, syncFd := initCmd(o.PreserveFds, childSock, mntNS, self, o.Stdin, o.Stdout, o.Stderr)
-	if st.Cgroup != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-		if err := intoCgroup(cmd, st.Cgroup); err != nil {
-			childSock.Close()
-			return -1, fmt.Errorf("join cgroup: %w", err)
-		}
-	}
-	if err := startIn(cmd, join, false, nil); err != nil {
+	if err := startInCgroup(cmd, st.Cgroup, join, false, nil); err != nil {
 		childSock.Close()
 		return -1, fmt.Errorf("start exec process: %w", err)
 	}

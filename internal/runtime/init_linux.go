@@ -239,7 +239,7 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 
 // joinCgroups moves this thread, the one that will exec the container's
 // process, into the container's v1 cgroups; the parent had it born in the
-// v2 one (see intoCgroup).
+// v2 one (see startInCgroup).
 func joinCgroups(cfg *initConfig) error {
 	if cfg.Cgroup == nil {
 		return nil
