@@ -217,11 +217,12 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	if err := conn.sendData(msgConfig, cfg); err != nil {
 		return st, err
 	}
+	// The pid is saved with the Created state, not now: until then a
+	// killed create leaves an init that is either in the container's
+	// cgroups (delete --force kills it there) or about to exit on the
+	// closed sync socket.
 	st.StartTime, _ = startTime(st.Pid)
-	if err := rt.Store.Save(st); err != nil {
-		return st, err
-	}
-	trace.Mark("create: config sent, state saved")
+	trace.Mark("create: config sent")
 	if err := rt.serveInit(conn, st, o.ConsoleSocket); err != nil {
 		return st, err
 	}
