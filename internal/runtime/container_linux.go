@@ -95,10 +95,14 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	var join []specs.LinuxNamespace
 	var flags uintptr
 	var newUser, newNet, newCgroup, newTime bool
+	var cgroupNS string // a cgroup namespace to join: by the init, see initCgroupNS
 	for _, ns := range spec.Linux.Namespaces {
 		if ns.Path != "" {
 			if ns.Type == specs.UserNamespace {
 				return nil, errors.New("joining an existing user namespace is not supported: Go cannot setns(CLONE_NEWUSER) once it runs threads; create a new user namespace with uidMappings instead")
+			}
+			if ns.Type == specs.CgroupNamespace {
+				cgroupNS = ns.Path
 			}
 			join = append(join, ns)
 			continue
@@ -120,6 +124,7 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	if err := checkNSPaths(join); err != nil {
 		return nil, err
 	}
+	join = withoutCgroupNS(join)
 	cgPath, err := cgroupPath(id, spec)
 	if err != nil {
 		return nil, err
@@ -182,8 +187,15 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 		return st, err
 	}
 	defer parentSock.Close()
+	var cgNS *os.File
+	if cgroupNS != "" {
+		if cgNS, err = os.Open(cgroupNS); err != nil {
+			return st, fmt.Errorf("namespace cgroup: %w", err)
+		}
+		defer cgNS.Close()
+	}
 	var syncFd int
-	cmd, syncFd = initCmd(o.PreserveFds, childSock, fifo, self, o.Stdin, o.Stdout, o.Stderr)
+	cmd, syncFd = initCmd(o.PreserveFds, childSock, fifo, self, cgNS, o.Stdin, o.Stdout, o.Stderr)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags}
 	if newUser {
 		cmd.SysProcAttr.UidMappings = idMaps(spec.Linux.UIDMappings)
@@ -212,6 +224,9 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
 		FifoFd: syncFd + 1, NewUserNS: newUser, NewNetNS: newNet, NewCgroupNS: newCgroup,
 		Cgroup: st.Cgroup,
+	}
+	if cgNS != nil {
+		cfg.CgroupNsFd = syncFd + 3
 	}
 	conn := syncConn{parentSock}
 	if err := conn.sendData(msgConfig, cfg); err != nil {
@@ -294,16 +309,20 @@ func (rt *Runtime) serveInit(conn syncConn, st *State, consoleSocket string) err
 
 // initCmd prepares the re-executed init. Its fds: 0-2 stdio, 3.. the
 // preserved ones, then the sync socket, aux (the exec fifo for create, the
-// container's mount namespace for exec) and the runtime binary it is
-// exec'd from (see sealedSelf; the init closes that one first). It
-// returns the sync socket's fd number in the child.
-func initCmd(preserve int, sync, aux, self, stdin, stdout, stderr *os.File) (*exec.Cmd, int) {
-	extra := make([]*os.File, 0, preserve+3)
+// container's mount namespace for exec), the runtime binary it is exec'd
+// from (see sealedSelf; the init closes that one first) and, if not nil,
+// a cgroup namespace to join (see initCgroupNS). It returns the sync
+// socket's fd number in the child.
+func initCmd(preserve int, sync, aux, self, cgroupNS, stdin, stdout, stderr *os.File) (*exec.Cmd, int) {
+	extra := make([]*os.File, 0, preserve+4)
 	for i := 0; i < preserve; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
 	syncFd := 3 + len(extra)
 	extra = append(extra, sync, aux, self)
+	if cgroupNS != nil {
+		extra = append(extra, cgroupNS)
+	}
 	return &exec.Cmd{
 		Path:       "/proc/self/fd/" + strconv.Itoa(syncFd+2),
 		Args:       []string{"brig-runtime", "init"},
@@ -328,6 +347,33 @@ func idMaps(in []specs.LinuxIDMapping) []syscall.SysProcIDMap {
 		out = append(out, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
 	}
 	return out
+}
+
+// withoutCgroupNS drops a cgroup namespace from the namespaces the runtime
+// joins before the clone: the child is cloned into its cgroup
+// (CLONE_INTO_CGROUP), which the kernel refuses (ENOENT) to a parent
+// inside a cgroup namespace whose root does not hold the parent's own
+// cgroup. The init joins it instead, once in its cgroups.
+func withoutCgroupNS(join []specs.LinuxNamespace) []specs.LinuxNamespace {
+	out := join[:0:0]
+	for _, ns := range join {
+		if ns.Type != specs.CgroupNamespace {
+			out = append(out, ns)
+		}
+	}
+	return out
+}
+
+func hasNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	if s == nil || s.Linux == nil {
+		return false
+	}
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
 }
 
 func checkNSPaths(join []specs.LinuxNamespace) error {
@@ -778,10 +824,17 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		if ns.Type == specs.TimeNamespace {
 			return -1, errors.New("exec into a container with a time namespace is not supported: the kernel lets only single-threaded processes join one")
 		}
-		if ns.Type == specs.MountNamespace {
+		if ns.Type == specs.MountNamespace || ns.Type == specs.CgroupNamespace {
 			continue // joined by the exec'd init itself, see initExec
 		}
 		join = append(join, specs.LinuxNamespace{Type: ns.Type, Path: fmt.Sprintf("/proc/%d/ns/%s", st.Pid, procNS[ns.Type])})
+	}
+	var cgNS *os.File
+	if hasNS(st.Spec, specs.CgroupNamespace) {
+		if cgNS, err = os.Open(fmt.Sprintf("/proc/%d/ns/cgroup", st.Pid)); err != nil {
+			return -1, fmt.Errorf("open cgroup namespace: %w", err)
+		}
+		defer cgNS.Close()
 	}
 	ispec, err := newInitSpec(st.Spec)
 	if err != nil {
@@ -805,7 +858,7 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		return -1, err
 	}
 	defer parentSock.Close()
-	cmd, syncFd := initCmd(o.PreserveFds, childSock, mntNS, self, o.Stdin, o.Stdout, o.Stderr)
+	cmd, syncFd := initCmd(o.PreserveFds, childSock, mntNS, self, cgNS, o.Stdin, o.Stdout, o.Stderr)
 	if err := startInCgroup(cmd, st.Cgroup, join, false, nil); err != nil {
 		childSock.Close()
 		return -1, fmt.Errorf("start exec process: %w", err)
@@ -817,6 +870,9 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		return -1, err
 	}
 	cfg := initConfig{ID: id, Exec: true, Spec: ispec, Process: p, Bundle: st.Bundle, PreserveFds: o.PreserveFds, MntNsFd: syncFd + 1, Cgroup: st.Cgroup}
+	if cgNS != nil {
+		cfg.CgroupNsFd = syncFd + 3
+	}
 	conn := syncConn{parentSock}
 	if err := conn.sendData(msgConfig, cfg); err != nil {
 		return fail(err)

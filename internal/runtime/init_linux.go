@@ -35,7 +35,8 @@ type initConfig struct {
 	NoNewKeyring bool           `json:"noNewKeyring,omitempty"`
 	PreserveFds  int            `json:"preserveFds,omitempty"`
 	FifoFd       int            `json:"fifoFd,omitempty"`
-	MntNsFd      int            `json:"mntnsFd,omitempty"` // exec: the container's mount namespace
+	MntNsFd      int            `json:"mntnsFd,omitempty"`    // exec: the container's mount namespace
+	CgroupNsFd   int            `json:"cgroupnsFd,omitempty"` // a cgroup namespace to join (see initCgroupNS)
 	NewUserNS    bool           `json:"newUserns,omitempty"`
 	NewNetNS     bool           `json:"newNetns,omitempty"`
 	NewCgroupNS  bool           `json:"newCgroupns,omitempty"`
@@ -151,6 +152,9 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 			return fmt.Errorf("unshare cgroup namespace: %w", err)
 		}
 	}
+	if err := initCgroupNS(cfg); err != nil {
+		return err
+	}
 	if len(s.CreateContainer) > 0 {
 		st := specs.State{Version: specs.Version, ID: cfg.ID, Status: Creating, Pid: os.Getpid(), Bundle: cfg.Bundle, Annotations: s.Annotations}
 		if err := runHooks("createContainer", s.CreateContainer, st); err != nil {
@@ -251,6 +255,20 @@ func joinCgroups(cfg *initConfig) error {
 	return nil
 }
 
+// initCgroupNS joins the cgroup namespace the runtime passed, on this
+// thread, which is the one that execs (see withoutCgroupNS for why the
+// runtime does not join it itself).
+func initCgroupNS(cfg *initConfig) error {
+	if cfg.CgroupNsFd <= 0 {
+		return nil
+	}
+	if err := unix.Setns(cfg.CgroupNsFd, unix.CLONE_NEWCGROUP); err != nil {
+		return fmt.Errorf("join cgroup namespace: %w", err)
+	}
+	unix.Close(cfg.CgroupNsFd)
+	return nil
+}
+
 // fatal reports an error after the parent is gone: stderr is all we have.
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "brig-runtime init:", err)
@@ -266,6 +284,9 @@ func initExec(conn syncConn, cfg *initConfig) error {
 	selinuxEnabled()
 	// Host paths: before the container's mount namespace.
 	if err := joinCgroups(cfg); err != nil {
+		return err
+	}
+	if err := initCgroupNS(cfg); err != nil {
 		return err
 	}
 	if cfg.MntNsFd > 0 {
