@@ -18,6 +18,7 @@ import (
 	"github.com/brigrt/brig/internal/monitor"
 	"github.com/brigrt/brig/internal/profile"
 	"github.com/brigrt/brig/internal/profile/export"
+	"github.com/brigrt/brig/internal/record"
 	"github.com/brigrt/brig/internal/runtime"
 	"github.com/brigrt/brig/internal/spec"
 	"github.com/spf13/cobra"
@@ -91,6 +92,11 @@ func runCmd(name string) *cobra.Command {
 			}
 			if recordPath != "" && (o.Detach || name == "create") {
 				return errors.New("--record follows the container to its end: run it in the foreground (without -d)")
+			}
+			if recordPath != "" {
+				// Most of loading the recorder is decoding the kernel's
+				// types: done while the container is prepared.
+				record.Warm()
 			}
 			if profilePath != "" {
 				// The profile's seccomp file is read while the spec is
