@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"sort"
 )
 
@@ -35,10 +34,17 @@ type containerRecord struct {
 	Mode   string   `json:"mode"`
 }
 
-var containerIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
-
+// checkContainerID accepts what ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$ does.
+// Not a regexp: compiling that one (the counted repetition unrolls into
+// 127 nodes) cost every brig command 0.8 ms at start-up.
 func checkContainerID(id string) error {
-	if !containerIDRe.MatchString(id) {
+	ok := len(id) >= 1 && len(id) <= 128
+	for i := 0; ok && i < len(id); i++ {
+		c := id[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		ok = alnum || i > 0 && (c == '_' || c == '.' || c == '-')
+	}
+	if !ok {
 		return fmt.Errorf("invalid container id %q", id)
 	}
 	return nil

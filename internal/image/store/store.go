@@ -29,7 +29,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -190,7 +189,20 @@ func (s *Store) image(idx *index, id string) (*Image, error) {
 	return img, nil
 }
 
-var hexRe = regexp.MustCompile(`^[0-9a-f]{1,64}$`)
+// isHex reports 1 to 64 lowercase hex digits (a digest or a prefix of one);
+// a function rather than a regexp, whose counted repetition is costly to
+// compile at every start.
+func isHex(h string) bool {
+	if len(h) < 1 || len(h) > 64 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // lookup finds ref in idx. tag is set when ref named a tag.
 func (s *Store) lookup(idx *index, ref string) (id, tag string, err error) {
@@ -214,7 +226,7 @@ func (s *Store) lookup(idx *index, ref string) (id, tag string, err error) {
 		}
 	}
 	h := strings.TrimPrefix(ref, "sha256:")
-	if hexRe.MatchString(h) {
+	if isHex(h) {
 		var found []string
 		for id := range idx.Images {
 			if strings.HasPrefix(strings.TrimPrefix(id, "sha256:"), h) {
@@ -424,7 +436,7 @@ func digestOf(data []byte) string {
 
 func validDigest(d string) bool {
 	h, ok := strings.CutPrefix(d, "sha256:")
-	return ok && len(h) == 64 && hexRe.MatchString(h)
+	return ok && len(h) == 64 && isHex(h)
 }
 
 func (s *Store) readBlob(digest string) ([]byte, error) {
