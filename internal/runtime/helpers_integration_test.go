@@ -106,13 +106,6 @@ func newBundle(t *testing.T, args []string, mutate func(*specs.Spec)) string {
 	return dir
 }
 
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func newRuntime(t *testing.T) *Runtime {
 	return &Runtime{Store: Store{Root: t.TempDir()}}
 }
