@@ -20,36 +20,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Runtime manages the containers whose state lives under Store.Root.
-type Runtime struct {
-	Store Store
-	// Warn receives non-fatal messages (e.g. a label ignored on a host
-	// without SELinux); nil discards them.
-	Warn func(string)
-	// InitBinary is the program re-executed as the container's init: a
-	// brig-runtime binary. Empty means this program, which must then call
-	// Init when IsInit reports true (brig-runtime does).
-	InitBinary string
-}
-
-// CreateOpts are create's command-line options.
-type CreateOpts struct {
-	Bundle        string
-	PidFile       string
-	ConsoleSocket string
-	PreserveFds   int
-	NoPivot       bool
-	NoNewKeyring  bool
-	// Stdio for the container; nil entries mean this process's own.
-	Stdin, Stdout, Stderr *os.File
-}
-
-func (rt *Runtime) warn(format string, a ...any) {
-	if rt.Warn != nil {
-		rt.Warn(fmt.Sprintf(format, a...))
-	}
-}
-
 // nsFlags maps namespace types to clone flags.
 var nsFlags = map[specs.LinuxNamespaceType]uintptr{
 	specs.MountNamespace: unix.CLONE_NEWNS, specs.PIDNamespace: unix.CLONE_NEWPID,
@@ -781,16 +751,6 @@ func (rt *Runtime) OOMKills(st *State) (uint64, error) {
 		return 0, nil
 	}
 	return st.Cgroup.OOMKills()
-}
-
-// ExecOpts are exec's options.
-type ExecOpts struct {
-	Process               *specs.Process
-	Detach                bool
-	PidFile               string
-	ConsoleSocket         string
-	PreserveFds           int
-	Stdin, Stdout, Stderr *os.File
 }
 
 // Exec runs a new process in a running container. Without Detach it waits

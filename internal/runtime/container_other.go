@@ -4,9 +4,7 @@ package runtime
 
 import (
 	"errors"
-	"os"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -15,39 +13,6 @@ import (
 // pure parts of the package (bundle and spec checks, state files) still
 // work, so tools that only inspect specs build everywhere.
 var ErrUnsupported = errors.New("runtime: containers are only supported on Linux")
-
-// Runtime manages the containers whose state lives under Store.Root.
-// Off Linux it has the same fields as on Linux, and every method that
-// needs the kernel fails with ErrUnsupported.
-type Runtime struct {
-	Store Store
-	// Warn receives non-fatal messages; nil discards them.
-	Warn func(string)
-	// InitBinary is the program re-executed as the container's init.
-	InitBinary string
-}
-
-// CreateOpts are create's command-line options.
-type CreateOpts struct {
-	Bundle        string
-	PidFile       string
-	ConsoleSocket string
-	PreserveFds   int
-	NoPivot       bool
-	NoNewKeyring  bool
-	// Stdio for the container; nil entries mean this process's own.
-	Stdin, Stdout, Stderr *os.File
-}
-
-// ExecOpts are exec's options.
-type ExecOpts struct {
-	Process               *specs.Process
-	Detach                bool
-	PidFile               string
-	ConsoleSocket         string
-	PreserveFds           int
-	Stdin, Stdout, Stderr *os.File
-}
 
 // Create fails off Linux.
 func (rt *Runtime) Create(id string, o CreateOpts) (*State, error) { return nil, ErrUnsupported }
