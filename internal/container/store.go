@@ -106,19 +106,73 @@ func (s *Store) Create(r *Record) error {
 		return err
 	}
 	defer unlock()
+	if err := s.indexNames(); err != nil {
+		return err
+	}
+	link := s.nameLink(r.Name)
+	if id, err := os.Readlink(link); err == nil {
+		if o, err := s.Load(id); err == nil && o.Name == r.Name {
+			return fmt.Errorf("%w: the container name %q is already in use by container %s; remove it (brig rm %s) or choose another name", ErrNameInUse, r.Name, short(o.ID), r.Name)
+		}
+		// Its container is gone (a create killed before its record was
+		// written, or a remove before the link went): the name is free.
+		if err := os.Remove(link); err != nil {
+			return err
+		}
+	}
+	// The name is taken before the record exists, so a create killed in
+	// between leaves a stale link (freed above), never a second holder.
+	if err := os.Symlink(r.ID, link); err != nil {
+		return err
+	}
+	if err := os.Mkdir(s.Path(r.ID), 0o700); err != nil {
+		os.Remove(link)
+		return err
+	}
+	if err := s.Save(r); err != nil {
+		os.Remove(link)
+		return err
+	}
+	return nil
+}
+
+// The name index: one symlink name -> id per container in .names, so
+// finding a container by name and checking a new name is free cost the
+// same with 500 containers as with one, instead of reading every record.
+func (s *Store) namesDir() string            { return filepath.Join(s.Dir, ".names") }
+func (s *Store) nameLink(name string) string { return filepath.Join(s.namesDir(), name) }
+
+// indexNames builds the index of a store that predates it, from the
+// records, and puts it in place in one rename. Called with the lock held.
+func (s *Store) indexNames() error {
+	if _, err := os.Stat(s.namesDir()); err == nil {
+		return nil
+	}
 	all, err := s.List()
 	if err != nil {
 		return err
 	}
-	for _, o := range all {
-		if o.Name == r.Name {
-			return fmt.Errorf("%w: the container name %q is already in use by container %s; remove it (brig rm %s) or choose another name", ErrNameInUse, r.Name, o.ID[:12], r.Name)
-		}
-	}
-	if err := os.Mkdir(s.Path(r.ID), 0o700); err != nil {
+	tmp, err := os.MkdirTemp(s.Dir, ".names-")
+	if err != nil {
 		return err
 	}
-	return s.Save(r)
+	for _, r := range all {
+		if ValidName(r.Name) == nil {
+			_ = os.Symlink(r.ID, filepath.Join(tmp, r.Name))
+		}
+	}
+	if err := os.Rename(tmp, s.namesDir()); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	return nil
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }
 
 // Save rewrites a record atomically.
@@ -152,8 +206,8 @@ func (s *Store) List() ([]*Record, error) {
 	}
 	var out []*Record
 	for _, e := range ents {
-		if !e.IsDir() {
-			continue
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue // .names and its build directories are not records
 		}
 		r, err := s.Load(e.Name())
 		if err != nil {
@@ -190,6 +244,48 @@ func (s *Store) Get(ref string) (*Record, error) {
 	if ref == "" {
 		return nil, fmt.Errorf("%w: empty name", ErrNotFound)
 	}
+	if _, err := os.Stat(s.namesDir()); err != nil {
+		return s.scan(ref) // a store from before the index, not written since
+	}
+	if ValidName(ref) == nil {
+		if id, err := os.Readlink(s.nameLink(ref)); err == nil {
+			if r, err := s.Load(id); err == nil && r.Name == ref {
+				return r, nil
+			}
+		}
+	}
+	if !isHex(ref) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
+	}
+	ents, err := os.ReadDir(s.Dir)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range ents {
+		if e.IsDir() && strings.HasPrefix(e.Name(), ref) {
+			if e.Name() == ref {
+				ids = []string{ref}
+				break
+			}
+			ids = append(ids, e.Name())
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
+	case 1:
+		r, err := s.Load(ids[0])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
+		}
+		return r, nil
+	}
+	return nil, fmt.Errorf("id prefix %q matches %d containers; use more characters", ref, len(ids))
+}
+
+// scan is Get by reading every record.
+func (s *Store) scan(ref string) (*Record, error) {
 	all, err := s.List()
 	if err != nil {
 		return nil, err
@@ -212,8 +308,26 @@ func (s *Store) Get(ref string) (*Record, error) {
 	return nil, fmt.Errorf("id prefix %q matches %d containers; use more characters", ref, len(matches))
 }
 
-// Remove deletes the record and everything in its directory.
-func (s *Store) Remove(id string) error { return os.RemoveAll(s.Path(id)) }
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Remove deletes the record and everything in its directory, and frees
+// its name.
+func (s *Store) Remove(id string) error {
+	if r, err := s.Load(id); err == nil && ValidName(r.Name) == nil {
+		link := s.nameLink(r.Name)
+		if target, err := os.Readlink(link); err == nil && target == id {
+			_ = os.Remove(link)
+		}
+	}
+	return os.RemoveAll(s.Path(id))
+}
 
 // SaveExit records how the container's main process ended.
 func (s *Store) SaveExit(id string, e Exit) error {

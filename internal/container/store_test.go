@@ -1,6 +1,7 @@
 package container
 
 import (
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -65,5 +66,68 @@ func TestExit(t *testing.T) {
 	_ = s.SaveExit(r.ID, Exit{Code: 3, OOMKilled: true})
 	if e := s.LoadExit(r.ID); e == nil || e.Code != 3 || !e.OOMKilled {
 		t.Fatalf("exit = %+v", e)
+	}
+}
+
+// The name index: names are freed by Remove, a link left by a create killed
+// before its record was written does not hold the name, and a store made
+// before the index existed is indexed at its next create.
+func TestNameIndex(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Record{ID: NewID(), Name: "web", Created: time.Now()}
+	if err := s.Create(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(s.nameLink("web")); !os.IsNotExist(err) {
+		t.Errorf("Remove left the name link: %v", err)
+	}
+	b := &Record{ID: NewID(), Name: "web", Created: time.Now()}
+	if err := s.Create(b); err != nil {
+		t.Fatalf("name not freed by Remove: %v", err)
+	}
+
+	// A create killed between taking the name and writing its record.
+	if err := os.Symlink(NewID(), s.nameLink("ghost")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get("ghost"); err == nil {
+		t.Error("a stale link was found as a container")
+	}
+	if err := s.Create(&Record{ID: NewID(), Name: "ghost", Created: time.Now()}); err != nil {
+		t.Errorf("a stale link held the name: %v", err)
+	}
+
+	// A store from before the index: records only.
+	old, _ := Open(t.TempDir())
+	c := &Record{ID: NewID(), Name: "db", Created: time.Now()}
+	must(t, os.Mkdir(old.Path(c.ID), 0o700))
+	must(t, old.Save(c))
+	if r, err := old.Get("db"); err != nil || r.ID != c.ID {
+		t.Fatalf("Get before indexing: %v, %v", r, err)
+	}
+	if err := old.Create(&Record{ID: NewID(), Name: "db"}); err == nil || !strings.Contains(err.Error(), "already in use") {
+		t.Fatalf("an indexed old name was not held: %v", err)
+	}
+	if r, err := old.Get("db"); err != nil || r.ID != c.ID {
+		t.Fatalf("Get after indexing: %v, %v", r, err)
+	}
+	if all, _ := old.List(); len(all) != 1 {
+		t.Errorf("List sees %d records, want 1 (the index is not one)", len(all))
+	}
+	if _, err := s.Get("../../etc"); err == nil {
+		t.Error("a path was taken for a container")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
