@@ -55,9 +55,9 @@ func (r *rootfs) prepare() error {
 	return nil
 }
 
-// devices creates /dev's nodes. It runs once the init is in its devices
-// cgroup with the rules complete: while the parent writes them, a
-// deny-all is briefly in force and mknod would fail.
+// devices creates /dev's nodes. It runs before the runtime sets the
+// cgroup limits (see serveInit), as runc's init does: the spec's device
+// rules may deny mknod of a node it also lists.
 func (r *rootfs) devices() error {
 	for _, m := range r.spec.Mounts {
 		if filepath.Clean(m.Destination) == "/dev" && m.Type == "tmpfs" {
