@@ -65,16 +65,21 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	var join []specs.LinuxNamespace
 	var flags uintptr
 	var newUser, newNet, newCgroup, newTime bool
-	var cgroupNS string // a cgroup namespace to join: by the init, see initCgroupNS
+	// A cgroup namespace to join is left to the init (see initCgroupNS):
+	// the child is cloned into its cgroup (CLONE_INTO_CGROUP), which the
+	// kernel refuses (ENOENT, with nsdelegate) to a parent inside a cgroup
+	// namespace whose root does not hold the parent's own cgroup.
+	var cgroupNS []specs.LinuxNamespace
 	for _, ns := range spec.Linux.Namespaces {
 		if ns.Path != "" {
-			if ns.Type == specs.UserNamespace {
+			switch ns.Type {
+			case specs.UserNamespace:
 				return nil, errors.New("joining an existing user namespace is not supported: Go cannot setns(CLONE_NEWUSER) once it runs threads; create a new user namespace with uidMappings instead")
+			case specs.CgroupNamespace:
+				cgroupNS = append(cgroupNS[:0], ns)
+			default:
+				join = append(join, ns)
 			}
-			if ns.Type == specs.CgroupNamespace {
-				cgroupNS = ns.Path
-			}
-			join = append(join, ns)
 			continue
 		}
 		switch ns.Type {
@@ -91,10 +96,9 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 		}
 		flags |= nsFlags[ns.Type]
 	}
-	if err := checkNSPaths(join); err != nil {
+	if err := checkNSPaths(append(cgroupNS, join...)); err != nil {
 		return nil, err
 	}
-	join = withoutCgroupNS(join)
 	cgPath, err := cgroupPath(id, spec)
 	if err != nil {
 		return nil, err
@@ -158,8 +162,8 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	}
 	defer parentSock.Close()
 	var cgNS *os.File
-	if cgroupNS != "" {
-		if cgNS, err = os.Open(cgroupNS); err != nil {
+	if len(cgroupNS) > 0 {
+		if cgNS, err = os.Open(cgroupNS[0].Path); err != nil {
 			return st, fmt.Errorf("namespace cgroup: %w", err)
 		}
 		defer cgNS.Close()
@@ -317,33 +321,6 @@ func idMaps(in []specs.LinuxIDMapping) []syscall.SysProcIDMap {
 		out = append(out, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
 	}
 	return out
-}
-
-// withoutCgroupNS drops a cgroup namespace from the namespaces the runtime
-// joins before the clone: the child is cloned into its cgroup
-// (CLONE_INTO_CGROUP), which the kernel refuses (ENOENT) to a parent
-// inside a cgroup namespace whose root does not hold the parent's own
-// cgroup. The init joins it instead, once in its cgroups.
-func withoutCgroupNS(join []specs.LinuxNamespace) []specs.LinuxNamespace {
-	out := join[:0:0]
-	for _, ns := range join {
-		if ns.Type != specs.CgroupNamespace {
-			out = append(out, ns)
-		}
-	}
-	return out
-}
-
-func hasNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
-	if s == nil || s.Linux == nil {
-		return false
-	}
-	for _, ns := range s.Linux.Namespaces {
-		if ns.Type == t {
-			return true
-		}
-	}
-	return false
 }
 
 func checkNSPaths(join []specs.LinuxNamespace) error {
@@ -777,20 +754,23 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		sigs = startRelay()
 	}
 	var join []specs.LinuxNamespace
+	var cgroupNS bool
 	for _, ns := range st.Spec.Linux.Namespaces {
-		if ns.Type == specs.UserNamespace {
+		switch ns.Type {
+		case specs.UserNamespace:
 			return -1, errors.New("exec into a container with a user namespace is not supported: Go cannot setns(CLONE_NEWUSER) once it runs threads")
-		}
-		if ns.Type == specs.TimeNamespace {
+		case specs.TimeNamespace:
 			return -1, errors.New("exec into a container with a time namespace is not supported: the kernel lets only single-threaded processes join one")
-		}
-		if ns.Type == specs.MountNamespace || ns.Type == specs.CgroupNamespace {
+		case specs.MountNamespace:
 			continue // joined by the exec'd init itself, see initExec
+		case specs.CgroupNamespace:
+			cgroupNS = true // likewise, see create
+			continue
 		}
 		join = append(join, specs.LinuxNamespace{Type: ns.Type, Path: fmt.Sprintf("/proc/%d/ns/%s", st.Pid, procNS[ns.Type])})
 	}
 	var cgNS *os.File
-	if hasNS(st.Spec, specs.CgroupNamespace) {
+	if cgroupNS {
 		if cgNS, err = os.Open(fmt.Sprintf("/proc/%d/ns/cgroup", st.Pid)); err != nil {
 			return -1, fmt.Errorf("open cgroup namespace: %w", err)
 		}

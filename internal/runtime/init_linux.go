@@ -256,8 +256,8 @@ func joinCgroups(cfg *initConfig) error {
 }
 
 // initCgroupNS joins the cgroup namespace the runtime passed, on this
-// thread, which is the one that execs (see withoutCgroupNS for why the
-// runtime does not join it itself).
+// thread, which is the one that execs (see create for why the runtime
+// does not join it itself).
 func initCgroupNS(cfg *initConfig) error {
 	if cfg.CgroupNsFd <= 0 {
 		return nil

@@ -403,12 +403,7 @@ func TestLifecycleStates(t *testing.T) {
 	}
 	// Pause once the init has exec'd: the v1 freezer cannot stop a task
 	// in the middle of execve (engines pause long after start).
-	for i := 0; i < 2000; i++ {
-		if comm, _ := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/comm"); strings.TrimSpace(string(comm)) == "sleep" {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitExec(t, st.Pid, "sleep")
 	must(t, rt.Pause("l"))
 	if s := status(); s != Paused {
 		t.Fatalf("after pause: %s", s)
