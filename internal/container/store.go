@@ -254,16 +254,14 @@ func (s *Store) Get(ref string) (*Record, error) {
 			}
 		}
 	}
-	if !isHex(ref) {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
-	}
 	ents, err := os.ReadDir(s.Dir)
 	if err != nil {
 		return nil, err
 	}
 	var ids []string
 	for _, e := range ents {
-		if e.IsDir() && strings.HasPrefix(e.Name(), ref) {
+		// Records only, as in List: .names and its build directories are not.
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && strings.HasPrefix(e.Name(), ref) {
 			if e.Name() == ref {
 				ids = []string{ref}
 				break
@@ -306,15 +304,6 @@ func (s *Store) scan(ref string) (*Record, error) {
 		return matches[0], nil
 	}
 	return nil, fmt.Errorf("id prefix %q matches %d containers; use more characters", ref, len(matches))
-}
-
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // Remove deletes the record and everything in its directory, and frees
