@@ -27,7 +27,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"syscall"
 	"time"
@@ -38,6 +37,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/brigrt/brig/bench/internal/benchkit"
+	"github.com/brigrt/brig/internal/caps"
 	"github.com/brigrt/brig/internal/record"
 	"github.com/brigrt/brig/internal/seccomp"
 	"github.com/brigrt/brig/internal/seccomp/profile"
@@ -74,7 +74,7 @@ func main() {
 		r.Stop()
 		return
 	}
-	runs := flag.Int("runs", 11, "rounds per workload (and cold starts per mode: twice as many)")
+	runs := flag.Int("runs", 11, "rounds per workload (cold starts: twice as many, plus one; warm starts: three times as many)")
 	iters := flag.Int("iters", 20000, "loop iterations per run")
 	flag.Parse()
 	var rep benchkit.Report
@@ -89,7 +89,7 @@ func main() {
 }
 
 func dockerFilter() error {
-	sc, err := profile.DefaultFor(profile.Options{Caps: []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "NET_BIND_SERVICE", "NET_RAW", "SYS_CHROOT", "MKNOD", "AUDIT_WRITE", "SETFCAP"}})
+	sc, err := profile.DefaultFor(profile.Options{Caps: caps.DockerDefault})
 	if err != nil {
 		return err
 	}
@@ -138,8 +138,9 @@ func bench(runs, iters int, rep *benchkit.Report) error {
 	}
 
 	// Cold: a fresh process per Start, which parses the kernel's BTF.
-	var cold, coldCPU []time.Duration
-	for i := 0; i < runs*2; i++ {
+	var cold, coldCPU []float64 // ms
+	// An odd count: the median is then one measured start, not a mean of two.
+	for i := 0; i < runs*2+1; i++ {
 		c := exec.Command(self)
 		c.Env = append(os.Environ(), "RECORD_BENCH_COLD="+cg)
 		out, err := c.Output()
@@ -150,15 +151,16 @@ func bench(runs, iters int, rep *benchkit.Report) error {
 		if _, err := fmt.Sscan(string(out), &w, &u); err != nil {
 			return fmt.Errorf("cold start output %q: %w", out, err)
 		}
-		cold, coldCPU = append(cold, time.Duration(w)), append(coldCPU, time.Duration(u))
+		cold = append(cold, benchkit.Ms(time.Duration(w)))
+		coldCPU = append(coldCPU, benchkit.Ms(time.Duration(u)))
 	}
-	fmt.Printf("Start, cold process: wall median %v, min %v; CPU median %v (%d runs)\n",
-		median(cold), min(cold), median(coldCPU), len(cold))
-	rep.AtMost("record: load and attach, cold process (median)", benchkit.Ms(median(cold)), 50, " ms", 1)
+	fmt.Printf("Start, cold process: wall median %.1f ms, min %.1f ms; CPU median %.1f ms (%d runs)\n",
+		benchkit.Median(cold), benchkit.Quantile(cold, 0), benchkit.Median(coldCPU), len(cold))
+	rep.AtMost("record: load and attach, cold process (median)", benchkit.Median(cold), 50, " ms", 1)
 
 	// Warm: kernel BTF already parsed (record.Warm, or an earlier Start).
 	record.Warm()
-	var starts, stops, cpus []time.Duration
+	var starts, stops, cpus []float64 // ms
 	for i := 0; i < runs*3; i++ {
 		c0 := cpuTime()
 		t0 := time.Now()
@@ -167,16 +169,16 @@ func bench(runs, iters int, rep *benchkit.Report) error {
 			return err
 		}
 		t1 := time.Now()
-		cpus = append(cpus, cpuTime()-c0)
+		cpus = append(cpus, benchkit.Ms(cpuTime()-c0))
 		if _, err := r.Stop(); err != nil {
 			return err
 		}
-		starts = append(starts, t1.Sub(t0))
-		stops = append(stops, time.Since(t1))
+		starts = append(starts, benchkit.Ms(t1.Sub(t0)))
+		stops = append(stops, benchkit.Ms(time.Since(t1)))
 	}
-	fmt.Printf("Start, warm (load+verify+attach): wall median %v, min %v, max %v; CPU median %v (%d runs)\n",
-		median(starts), min(starts), max(starts), median(cpus), len(starts))
-	fmt.Printf("Stop (detach+drain+collect): median %v\n", median(stops))
+	fmt.Printf("Start, warm (load+verify+attach): wall median %.1f ms, min %.1f ms, max %.1f ms; CPU median %.1f ms (%d runs)\n",
+		benchkit.Median(starts), benchkit.Quantile(starts, 0), benchkit.Max(starts), benchkit.Median(cpus), len(starts))
+	fmt.Printf("Stop (detach+drain+collect): median %.1f ms\n", benchkit.Median(stops))
 
 	script := fmt.Sprintf(`i=0; while [ $i -lt %d ]; do [ -e /etc/passwd ]; read x </etc/passwd; i=$((i+1)); done`, iters)
 	busybox := func(seccomp bool) func() *exec.Cmd {
@@ -300,30 +302,4 @@ func cpuTime() time.Duration {
 	var ru unix.Rusage
 	unix.Getrusage(unix.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func median(d []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
-}
-
-func min(d []time.Duration) time.Duration {
-	m := d[0]
-	for _, x := range d {
-		if x < m {
-			m = x
-		}
-	}
-	return m
-}
-
-func max(d []time.Duration) time.Duration {
-	m := d[0]
-	for _, x := range d {
-		if x > m {
-			m = x
-		}
-	}
-	return m
 }
