@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -99,6 +100,17 @@ func v1Mounts() ([]mount, error) {
 
 // dirs lists each distinct directory once, sorted (stable for tests).
 func (m *Manager) dirs() []string {
+	out := m.v1Dirs()
+	if m.V2 != "" && !slices.Contains(out, m.V2) {
+		out = append(out, m.V2)
+		sort.Strings(out)
+	}
+	return out
+}
+
+// v1Dirs lists the directories on the v1 hierarchies, each once, sorted:
+// a hierarchy may carry several controllers (cpu,cpuacct).
+func (m *Manager) v1Dirs() []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, d := range m.V1 {
@@ -106,9 +118,6 @@ func (m *Manager) dirs() []string {
 			seen[d] = true
 			out = append(out, d)
 		}
-	}
-	if m.V2 != "" && !seen[m.V2] {
-		out = append(out, m.V2)
 	}
 	sort.Strings(out)
 	return out
@@ -148,10 +157,7 @@ func (m *Manager) CreateUnified() error {
 // CreateV1 makes the directories on the v1 hierarchies, which a process
 // only needs once it joins them (see JoinSelf).
 func (m *Manager) CreateV1() error {
-	for _, d := range m.dirs() {
-		if d == m.V2 {
-			continue
-		}
+	for _, d := range m.v1Dirs() {
 		if err := m.mkdir(d); err != nil {
 			return err
 		}
@@ -195,10 +201,7 @@ func (m *Manager) OpenV2() (*os.File, error) {
 // which ends every other thread. v2 has no per-thread move outside
 // threaded subtrees; OpenV2 covers it.
 func (m *Manager) JoinSelf() error {
-	for _, d := range m.dirs() {
-		if d == m.V2 {
-			continue
-		}
+	for _, d := range m.v1Dirs() {
 		if err := write(d, "tasks", "0"); err != nil {
 			return err
 		}
