@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/brigrt/brig/internal/seccomp"
+	"github.com/brigrt/brig/internal/testnet"
 )
 
 // The test binary re-executes itself as the confined child: with
@@ -128,15 +128,6 @@ func loadRule(r specs.LinuxSyscall) error {
 	return seccomp.Load(prog)
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func runChild(t *testing.T, s childSpec) map[string]string {
 	t.Helper()
 	b, _ := json.Marshal(s)
@@ -164,23 +155,10 @@ func TestApplyNetAndFS(t *testing.T) {
 	if abi < 4 {
 		t.Fatalf("this host has Landlock ABI %d; the test needs 4+ (the brief's kernel has 7)", abi)
 	}
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	connect := testnet.Listen(t)
 	rw, ro := t.TempDir(), t.TempDir()
 	s := childSpec{
-		BindOK: freePort(t), BindOther: freePort(t), ConnectPort: l.Addr().(*net.TCPAddr).Port,
+		BindOK: testnet.FreePort(t), BindOther: testnet.FreePort(t), ConnectPort: connect,
 		RWDir: rw, RODir: ro,
 	}
 	s.Rules = fmt.Sprintf("bind:%d,connect:none,ro:/,rw:%s", s.BindOK, rw)
@@ -224,7 +202,7 @@ func TestApplyNetAndFS(t *testing.T) {
 }
 
 func TestApplyMissingPathIsNotClaimed(t *testing.T) {
-	s := childSpec{Rules: "ro:/,rw:/nonexistent-brig-path", RWDir: t.TempDir(), RODir: t.TempDir(), BindOK: freePort(t), BindOther: freePort(t), ConnectPort: 1}
+	s := childSpec{Rules: "ro:/,rw:/nonexistent-brig-path", RWDir: t.TempDir(), RODir: t.TempDir(), BindOK: testnet.FreePort(t), BindOther: testnet.FreePort(t), ConnectPort: 1}
 	got := runChild(t, s)
 	if got["applied"] != "ro:/" {
 		t.Errorf("applied = %q, want only ro:/ (the missing rw path must not be claimed)", got["applied"])

@@ -4,7 +4,6 @@ package record
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/brigrt/brig/internal/profile"
+	"github.com/brigrt/brig/internal/testnet"
 )
 
 // The test binary doubles as a fake runtime init: with BRIG_RECORD_INIT set
@@ -80,35 +80,6 @@ func runIn(t *testing.T, cg, script string) *exec.Cmd {
 		t.Fatal(err)
 	}
 	return cmd
-}
-
-func listener(t *testing.T) (net.Listener, int) {
-	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	t.Cleanup(func() { l.Close() })
-	return l, l.Addr().(*net.TCPAddr).Port
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func workload(dir string, bindPort, connPort int) string {
@@ -181,8 +152,8 @@ func scratch(t *testing.T) string {
 
 func TestRecordWorkload(t *testing.T) {
 	cg := newCgroup(t)
-	_, lport := listener(t)
-	bport := freePort(t)
+	lport := testnet.Listen(t)
+	bport := testnet.FreePort(t)
 	dir := scratch(t)
 	p := record(t, cg, workload(dir, bport, lport))
 	b, _ := p.Marshal()
@@ -243,8 +214,8 @@ func TestConcurrentRecordingsDoNotMix(t *testing.T) {
 	self, _ := os.Executable()
 	runs := make([]*run, 2)
 	for i := range runs {
-		_, lport := listener(t)
-		runs[i] = &run{cg: newCgroup(t), port: freePort(t), dir: scratch(t), lport: lport}
+		lport := testnet.Listen(t)
+		runs[i] = &run{cg: newCgroup(t), port: testnet.FreePort(t), dir: scratch(t), lport: lport}
 	}
 	for _, r := range runs {
 		rec, err := Start(Options{Cgroup: r.cg, SkipExec: self})

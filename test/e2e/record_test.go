@@ -4,13 +4,14 @@ package e2e
 
 import (
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/brigrt/brig/internal/testnet"
 )
 
 type recProfile struct {
@@ -63,21 +64,7 @@ func (p recProfile) binds(port uint16) bool {
 // Record a container, then run it with exactly what it used.
 func TestRecordThenEnforce(t *testing.T) {
 	// A listener on the host, reached through --net=host.
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	port := strconv.Itoa(testnet.Listen(t))
 	dir := t.TempDir()
 	prof := filepath.Join(dir, "web.json")
 	work := "chmod 1777 /tmp; chown 1 /tmp; (nc -l -p 8080 >/dev/null &); sleep 0.2; echo | nc 127.0.0.1 " + port + "; pkill nc; true"

@@ -12,7 +12,6 @@ package export
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +29,7 @@ import (
 	"github.com/brigrt/brig/internal/landlock"
 	"github.com/brigrt/brig/internal/record"
 	"github.com/brigrt/brig/internal/seccomp"
+	"github.com/brigrt/brig/internal/testnet"
 )
 
 // confine is what the helper applies before exec'ing the workload.
@@ -122,33 +122,6 @@ func inCgroup(cg string, cmd *exec.Cmd) (func(), error) {
 	return func() { unix.Close(fd) }, nil
 }
 
-func listen(t *testing.T) int {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func TestRecordExportEnforce(t *testing.T) {
 	cg := cgroup(t)
 	dir, err := os.MkdirTemp("/var/tmp", "brig-e2e-")
@@ -156,8 +129,8 @@ func TestRecordExportEnforce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	bind, conn := freePort(t), listen(t)
-	otherConn, otherBind := listen(t), freePort(t)
+	bind, conn := testnet.FreePort(t), testnet.Listen(t)
+	otherConn, otherBind := testnet.Listen(t), testnet.FreePort(t)
 	workload := fmt.Sprintf(`set -e
 echo data > %[1]s/owned
 chown 1234:1234 %[1]s/owned
