@@ -7,7 +7,6 @@
 package runtime
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/brigrt/brig/internal/caps"
+	"github.com/brigrt/brig/internal/specjson"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -33,8 +33,7 @@ func LoadBundle(bundle string) (*specs.Spec, error) {
 		return nil, fmt.Errorf("read config.json: %w", err)
 	}
 	var s specs.Spec
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	if err := dec.Decode(&s); err != nil {
+	if err := specjson.DecodeSpec(data, &s); err != nil {
 		return nil, fmt.Errorf("config.json is not valid JSON: %w", err)
 	}
 	if s.Root != nil && s.Root.Path != "" && !filepath.IsAbs(s.Root.Path) {

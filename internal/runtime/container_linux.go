@@ -203,7 +203,7 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 		cfg.CgroupNsFd = syncFd + 3
 	}
 	conn := syncConn{parentSock}
-	if err := conn.sendData(msgConfig, cfg); err != nil {
+	if err := conn.sendConfig(&cfg); err != nil {
 		return st, err
 	}
 	// The pid is saved with the Created state, not now: until then a
@@ -814,7 +814,7 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		cfg.CgroupNsFd = syncFd + 3
 	}
 	conn := syncConn{parentSock}
-	if err := conn.sendData(msgConfig, cfg); err != nil {
+	if err := conn.sendConfig(&cfg); err != nil {
 		return fail(err)
 	}
 	for {

@@ -15,7 +15,9 @@ import (
 
 	"github.com/brigrt/brig/internal/caps"
 	"github.com/brigrt/brig/internal/netlo"
+	"github.com/brigrt/brig/internal/runtime/initcfg"
 	"github.com/brigrt/brig/internal/seccomp"
+	"github.com/brigrt/brig/internal/specjson"
 	"github.com/brigrt/brig/internal/trace"
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -24,24 +26,7 @@ import (
 )
 
 // initConfig is what the parent sends the init over the sync socket.
-type initConfig struct {
-	Trace        bool           `json:"trace,omitempty"`
-	ID           string         `json:"id"`
-	Exec         bool           `json:"exec,omitempty"` // an exec'd process, not the container's init
-	Spec         *initSpec      `json:"spec"`
-	Process      *specs.Process `json:"process"`
-	Bundle       string         `json:"bundle"`
-	NoPivot      bool           `json:"noPivot,omitempty"`
-	NoNewKeyring bool           `json:"noNewKeyring,omitempty"`
-	PreserveFds  int            `json:"preserveFds,omitempty"`
-	FifoFd       int            `json:"fifoFd,omitempty"`
-	MntNsFd      int            `json:"mntnsFd,omitempty"`    // exec: the container's mount namespace
-	CgroupNsFd   int            `json:"cgroupnsFd,omitempty"` // a cgroup namespace to join (see initCgroupNS)
-	NewUserNS    bool           `json:"newUserns,omitempty"`
-	NewNetNS     bool           `json:"newNetns,omitempty"`
-	NewCgroupNS  bool           `json:"newCgroupns,omitempty"`
-	Cgroup       *CgroupState   `json:"cgroup,omitempty"`
-}
+type initConfig = initcfg.Config
 
 // Environment variables that carry the init's fds across the re-exec.
 const (
@@ -92,7 +77,7 @@ func Init() {
 		os.Exit(1) // the parent is gone; nothing to report to
 	}
 	var cfg initConfig
-	if err := json.Unmarshal(m.Data, &cfg); err != nil {
+	if err := specjson.DecodeInit(m.Data, &cfg); err != nil {
 		_ = conn.send(syncMsg{Type: msgError, Error: "bad init config: " + err.Error()}, -1)
 		os.Exit(1)
 	}

@@ -3,36 +3,17 @@ package runtime
 import (
 	"fmt"
 
+	"github.com/brigrt/brig/internal/runtime/initcfg"
 	"github.com/brigrt/brig/internal/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // initSpec is the part of the spec the container's init acts on, with the
 // seccomp profile already compiled to BPF. The init is sent this rather
-// than the whole spec because encoding/json builds an encoder for every
-// type reachable from what it decodes: specs.Spec's graph (resources,
-// Windows, VM, ...) cost every init about a millisecond of CPU before it
-// did any work, on the path of every container start.
-type initSpec struct {
-	Root            specs.Root              `json:"root"`
-	Mounts          []specs.Mount           `json:"mounts,omitempty"`
-	Hostname        string                  `json:"hostname,omitempty"`
-	Domainname      string                  `json:"domainname,omitempty"`
-	Annotations     map[string]string       `json:"annotations,omitempty"`
-	CreateContainer []specs.Hook            `json:"createContainer,omitempty"`
-	StartContainer  []specs.Hook            `json:"startContainer,omitempty"`
-	Devices         []specs.LinuxDevice     `json:"devices,omitempty"`
-	Sysctl          map[string]string       `json:"sysctl,omitempty"`
-	MaskedPaths     []string                `json:"maskedPaths,omitempty"`
-	ReadonlyPaths   []string                `json:"readonlyPaths,omitempty"`
-	MountLabel      string                  `json:"mountLabel,omitempty"`
-	Propagation     string                  `json:"rootfsPropagation,omitempty"`
-	Personality     *specs.LinuxPersonality `json:"personality,omitempty"`
-	// Seccomp is the compiled filter as struct sock_filter bytes (see
-	// seccomp.Program.Bytes); nil means no filter.
-	Seccomp      []byte `json:"seccomp,omitempty"`
-	SeccompFlags uint   `json:"seccompFlags,omitempty"`
-}
+// than the whole spec: before internal/specjson, encoding/json built an
+// encoder for every type reachable from what it decoded, and specs.Spec's
+// graph (resources, Windows, VM, ...) cost every init about a millisecond.
+type initSpec = initcfg.Spec
 
 // newInitSpec extracts what the init needs from a validated spec and
 // compiles its seccomp profile, so a bad profile fails here, in the

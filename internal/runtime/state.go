@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/brigrt/brig/internal/cgroup"
+	"github.com/brigrt/brig/internal/specjson"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -37,6 +38,45 @@ type State struct {
 	Phase string `json:"phase"`
 	// Spec is the validated spec; exec, delete and the hooks need it.
 	Spec *specs.Spec `json:"spec"`
+}
+
+// plainState is State without its JSON methods.
+type plainState State
+
+// stateJSON is State on disk. Its spec field, the outer one, hides
+// plainState's: the spec goes through specjson, which writes the same
+// bytes as encoding/json without building its codecs for the ~60 spec
+// types at every save and load (a millisecond for a fresh process).
+type stateJSON struct {
+	*plainState
+	Spec json.RawMessage `json:"spec"`
+}
+
+// MarshalJSON writes what json.Marshal of the State's fields would.
+func (s *State) MarshalJSON() ([]byte, error) {
+	out := stateJSON{plainState: (*plainState)(s), Spec: json.RawMessage("null")}
+	if s.Spec != nil {
+		b, err := specjson.EncodeSpec(s.Spec)
+		if err != nil {
+			return nil, err
+		}
+		out.Spec = b
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads what MarshalJSON (or encoding/json) wrote.
+func (s *State) UnmarshalJSON(data []byte) error {
+	in := stateJSON{plainState: (*plainState)(s)}
+	if err := json.Unmarshal(data, &in); err != nil {
+		return err
+	}
+	s.Spec = nil
+	if len(in.Spec) > 0 && string(in.Spec) != "null" {
+		s.Spec = new(specs.Spec)
+		return specjson.DecodeSpec(in.Spec, s.Spec)
+	}
+	return nil
 }
 
 // CgroupState records where the container's cgroups are, so delete can

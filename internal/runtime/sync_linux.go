@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/brigrt/brig/internal/specjson"
 	"golang.org/x/sys/unix"
 )
 
@@ -52,12 +53,14 @@ func (c syncConn) send(m syncMsg, fd int) error {
 	return unix.Sendmsg(int(c.f.Fd()), data, oob, nil, 0)
 }
 
-func (c syncConn) sendData(typ string, v any) error {
-	data, err := json.Marshal(v)
+// sendConfig sends the init its config, encoded by specjson: the init
+// decodes it on the path of every container start.
+func (c syncConn) sendConfig(cfg *initConfig) error {
+	data, err := specjson.EncodeInit(cfg)
 	if err != nil {
 		return err
 	}
-	return c.send(syncMsg{Type: typ, Data: data}, -1)
+	return c.send(syncMsg{Type: msgConfig, Data: data}, -1)
 }
 
 // recv reads one message; the returned fd is -1 when none was attached.

@@ -5,6 +5,7 @@ package trace
 import (
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -29,6 +30,14 @@ func Mark(what string) {
 	os.Stderr.WriteString("trace " + strconv.Itoa(os.Getpid()) + " " + what + " " +
 		strconv.FormatFloat(float64(now.Sub(start).Microseconds())/1000, 'f', 2, 64) + "ms (+" +
 		strconv.FormatFloat(float64(now.Sub(last).Microseconds())/1000, 'f', 2, 64) + ") @" +
-		strconv.FormatInt(now.UnixMicro(), 10) + "\n")
+		strconv.FormatInt(now.UnixMicro(), 10) + " cpu " + cpu() + "\n")
 	last = now
+}
+
+// cpu is the process's user+sys time so far, in ms.
+func cpu() string {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	us := ru.Utime.Sec*1e6 + int64(ru.Utime.Usec) + ru.Stime.Sec*1e6 + int64(ru.Stime.Usec)
+	return strconv.FormatFloat(float64(us)/1000, 'f', 2, 64) + " flt " + strconv.FormatInt(ru.Minflt, 10)
 }
