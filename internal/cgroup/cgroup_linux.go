@@ -1,7 +1,7 @@
 package cgroup
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -55,30 +55,35 @@ type mount struct {
 }
 
 // v1Mounts lists the cgroup hierarchies mounted below Root, from mountinfo.
+// It is read with plain system calls into one buffer: this runs before
+// every container's init is started, and mountinfo grows with the host's
+// containers.
 func v1Mounts() ([]mount, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	data, err := readAll("/proc/self/mountinfo", 16<<10)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	return parseMounts(data), nil
+}
+
+func parseMounts(data []byte) []mount {
 	var out []mount
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
+	for len(data) > 0 {
+		var line []byte
+		line, data, _ = bytes.Cut(data, []byte{'\n'})
 		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
-		line := sc.Text()
-		pre, post, ok := strings.Cut(line, " - ")
+		pre, post, ok := bytes.Cut(line, []byte(" - "))
 		if !ok {
 			continue
 		}
-		pf, qf := strings.Fields(pre), strings.Fields(post)
-		if len(pf) < 5 || len(qf) < 3 || !strings.HasPrefix(pf[4], Root+"/") {
+		pf, qf := bytes.Fields(pre), bytes.Fields(post)
+		if len(pf) < 5 || len(qf) < 3 || !bytes.HasPrefix(pf[4], []byte(Root+"/")) {
 			continue
 		}
-		switch qf[0] {
+		switch string(qf[0]) {
 		case "cgroup":
 			var subs []string
-			for _, o := range strings.Split(qf[2], ",") {
+			for _, o := range strings.Split(string(qf[2]), ",") {
 				switch o {
 				case "rw", "ro", "nosuid", "nodev", "noexec", "relatime", "clone_children", "xattr", "noprefix":
 					continue
@@ -89,13 +94,40 @@ func v1Mounts() ([]mount, error) {
 				subs = append(subs, o)
 			}
 			if len(subs) > 0 {
-				out = append(out, mount{point: pf[4], subsystems: subs})
+				out = append(out, mount{point: string(pf[4]), subsystems: subs})
 			}
 		case "cgroup2":
-			out = append(out, mount{point: pf[4], v2: true})
+			out = append(out, mount{point: string(pf[4]), v2: true})
 		}
 	}
-	return out, sc.Err()
+	return out
+}
+
+// readAll reads a whole file with plain system calls, starting with a
+// buffer of size bytes.
+func readAll(path string, size int) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, cap(buf))
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+	}
 }
 
 // dirs lists each distinct directory once, sorted (stable for tests).
@@ -442,27 +474,8 @@ func removeTree(dir string) error {
 // every cgroupfs file with the netpoller first, which costs more syscalls
 // than the read or write itself on the path of every container start.
 func read(dir, file string) (string, error) {
-	path := dir + "/" + file
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return "", &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer unix.Close(fd)
-	var out []byte
-	buf := make([]byte, 4096)
-	for {
-		n, err := unix.Read(fd, buf)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return "", &os.PathError{Op: "read", Path: path, Err: err}
-		}
-		if n == 0 {
-			return strings.TrimSpace(string(out)), nil
-		}
-		out = append(out, buf[:n]...)
-	}
+	b, err := readAll(dir+"/"+file, 512)
+	return strings.TrimSpace(string(b)), err
 }
 
 func write(dir, file, v string) error {

@@ -298,9 +298,12 @@ func initCmd(preserve int, sync, aux, self, cgroupNS, stdin, stdout, stderr *os.
 		extra = append(extra, cgroupNS)
 	}
 	return &exec.Cmd{
-		Path:       "/proc/self/fd/" + strconv.Itoa(syncFd+2),
-		Args:       []string{"brig-runtime", "init"},
-		Env:        []string{envMode + "=1", envSync + "=" + strconv.Itoa(syncFd)},
+		Path: "/proc/self/fd/" + strconv.Itoa(syncFd+2),
+		Args: []string{"brig-runtime", "init"},
+		// GOMAXPROCS and GOGC as Init sets them, but from the start: the
+		// runtime then makes one P, not one per CPU, and changes nothing
+		// later. The container's process gets its own environment.
+		Env:        []string{envMode + "=1", envSync + "=" + strconv.Itoa(syncFd), "GOMAXPROCS=1", "GOGC=off"},
 		Stdin:      orStd(stdin, os.Stdin),
 		Stdout:     orStd(stdout, os.Stdout),
 		Stderr:     orStd(stderr, os.Stderr),
@@ -351,49 +354,63 @@ func startIn(cmd *exec.Cmd, join []specs.LinuxNamespace, newTime bool, offsets m
 		return cmd.Start()
 	}
 	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		errc <- func() error {
-			fds := map[specs.LinuxNamespaceType]int{}
-			for _, ns := range join {
-				fd, err := unix.Open(ns.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-				if err != nil {
-					return fmt.Errorf("open %s: %w", ns.Path, err)
-				}
-				defer unix.Close(fd)
-				fds[ns.Type] = fd
-			}
-			if _, ok := fds[specs.MountNamespace]; ok {
-				// setns(mnt) is refused while the fs_struct is shared with
-				// other threads.
-				if err := unix.Unshare(unix.CLONE_FS); err != nil {
-					return fmt.Errorf("unshare CLONE_FS: %w", err)
-				}
-			}
-			for _, t := range joinOrder {
-				fd, ok := fds[t]
-				if !ok {
-					continue
-				}
-				if err := unix.Setns(fd, int(nsFlags[t])); err != nil {
-					if errors.Is(err, unix.EUSERS) || (t == specs.TimeNamespace && errors.Is(err, unix.EINVAL)) {
-						return fmt.Errorf("join %s namespace: the kernel only lets single-threaded processes do this, and Go is multi-threaded: %w", t, err)
-					}
-					return fmt.Errorf("join %s namespace %s: %w", t, pathOf(join, t), err)
-				}
-			}
-			if newTime {
-				if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
-					return fmt.Errorf("unshare time namespace: %w", err)
-				}
-				if err := writeTimeOffsets(offsets); err != nil {
-					return err
-				}
-			}
-			return cmd.Start()
-		}()
-	}()
+	go joinAndStart(errc, cmd, join, newTime, offsets)
 	return <-errc
+}
+
+func joinAndStart(errc chan<- error, cmd *exec.Cmd, join []specs.LinuxNamespace, newTime bool, offsets map[string]specs.LinuxTimeOffset) {
+	runtime.LockOSThread()
+	if unix.Gettid() == unix.Getpid() {
+		// The main thread cannot exit, so Go would keep it, wedged, in
+		// the container's namespaces: /proc/PID/ns and /proc/PID/root of
+		// this whole process would then point into the container and
+		// hold its namespaces alive. Occupy it here; join from another.
+		inner := make(chan error, 1)
+		go joinAndStart(inner, cmd, join, newTime, offsets)
+		err := <-inner
+		runtime.UnlockOSThread()
+		errc <- err
+		return
+	}
+	errc <- func() error {
+		fds := map[specs.LinuxNamespaceType]int{}
+		for _, ns := range join {
+			fd, err := unix.Open(ns.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return fmt.Errorf("open %s: %w", ns.Path, err)
+			}
+			defer unix.Close(fd)
+			fds[ns.Type] = fd
+		}
+		if _, ok := fds[specs.MountNamespace]; ok {
+			// setns(mnt) is refused while the fs_struct is shared with
+			// other threads.
+			if err := unix.Unshare(unix.CLONE_FS); err != nil {
+				return fmt.Errorf("unshare CLONE_FS: %w", err)
+			}
+		}
+		for _, t := range joinOrder {
+			fd, ok := fds[t]
+			if !ok {
+				continue
+			}
+			if err := unix.Setns(fd, int(nsFlags[t])); err != nil {
+				if errors.Is(err, unix.EUSERS) || (t == specs.TimeNamespace && errors.Is(err, unix.EINVAL)) {
+					return fmt.Errorf("join %s namespace: the kernel only lets single-threaded processes do this, and Go is multi-threaded: %w", t, err)
+				}
+				return fmt.Errorf("join %s namespace %s: %w", t, pathOf(join, t), err)
+			}
+		}
+		if newTime {
+			if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
+				return fmt.Errorf("unshare time namespace: %w", err)
+			}
+			if err := writeTimeOffsets(offsets); err != nil {
+				return err
+			}
+		}
+		return cmd.Start()
+	}()
 }
 
 func pathOf(ns []specs.LinuxNamespace, t specs.LinuxNamespaceType) string {

@@ -266,7 +266,9 @@ func initExec(conn syncConn, cfg *initConfig) error {
 	// this mount namespace's mountinfo, and caches the answer. Ask before
 	// joining the container's namespace, which has no selinuxfs: there
 	// the answer is "off" and exec'd processes would keep our label.
-	selinuxEnabled()
+	if p.SelinuxLabel != "" {
+		selinuxEnabled()
+	}
 	// Host paths: before the container's mount namespace.
 	if err := joinCgroups(cfg); err != nil {
 		return err
@@ -701,7 +703,10 @@ func selinuxEnabled() bool { return selinux.GetEnabled() }
 // checkLabels asks the kernel whether the process and mount labels are
 // valid contexts of the loaded policy.
 func checkLabels(proc, mount string) error {
-	if !selinuxEnabled() {
+	// Without labels nothing later asks either (each use checks its label
+	// first), so the probe, which reads /proc/filesystems or mountinfo, is
+	// skipped.
+	if proc == "" && mount == "" || !selinuxEnabled() {
 		return nil
 	}
 	if proc != "" {
