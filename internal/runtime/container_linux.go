@@ -675,10 +675,25 @@ func (rt *Runtime) destroy(st *State) {
 		}
 	}
 	trace.Mark("destroy: cgroups removed")
-	// A create killed between mounting and detaching the runtime's
-	// read-only bind (see sealedSelf) leaves it mounted here.
-	_ = unix.Unmount(filepath.Join(rt.Store.dir(st.ID), ".runtime-exe"), unix.MNT_DETACH)
-	_ = os.RemoveAll(rt.Store.dir(st.ID))
+	dir := rt.Store.dir(st.ID)
+	if st.Phase != Created {
+		// A create killed between mounting and detaching the runtime's
+		// read-only bind (see sealedSelf) leaves it mounted here.
+		_ = unix.Unmount(filepath.Join(dir, ".runtime-exe"), unix.MNT_DETACH)
+	}
+	removeStateDir(dir)
+}
+
+// removeStateDir removes a container's state directory. A finished create
+// leaves state.json and exec.fifo there, so those go by name; whatever a
+// killed create or save left as well is RemoveAll's.
+func removeStateDir(dir string) {
+	for _, f := range []string{"state.json", "exec.fifo"} {
+		_ = unix.Unlink(dir + "/" + f)
+	}
+	if unix.Rmdir(dir) != nil {
+		_ = os.RemoveAll(dir)
+	}
 }
 
 func waitGone(st *State) {
