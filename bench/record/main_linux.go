@@ -100,7 +100,8 @@ func dockerFilter() error {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return err
 	}
-	return seccomp.Load(p)
+	_, err = seccomp.Load(p)
+	return err
 }
 
 func tight(n string) {

@@ -125,7 +125,8 @@ func loadRule(r specs.LinuxSyscall) error {
 		return err
 	}
 	// no_new_privs is already set by Apply (or the test runs as root).
-	return seccomp.Load(prog)
+	_, err = seccomp.Load(prog)
+	return err
 }
 
 func runChild(t *testing.T, s childSpec) map[string]string {

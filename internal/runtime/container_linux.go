@@ -273,12 +273,33 @@ func (rt *Runtime) serveInit(conn syncConn, st *State, consoleSocket string) err
 			if err := conn.send(syncMsg{Type: msgHooksOK}, -1); err != nil {
 				return err
 			}
+		case msgSeccomp:
+			if err := rt.passListener(conn, st.Spec, st.Pid, st.OCIState(Creating), fd); err != nil {
+				return err
+			}
 		case msgReady:
 			return nil
 		default:
 			return fmt.Errorf("unexpected message %q from init", m.Type)
 		}
 	}
+}
+
+// passListener forwards a seccomp listener from the init to the agent at
+// the spec's listenerPath and tells the init it may go on.
+func (rt *Runtime) passListener(conn syncConn, spec *specs.Spec, pid int, state specs.State, fd int) error {
+	if fd < 0 {
+		return errors.New("seccomp: the init sent no listener fd")
+	}
+	defer unix.Close(fd)
+	sc := spec.Linux.Seccomp
+	if sc == nil || sc.ListenerPath == "" {
+		return errors.New("seccomp: the init sent a listener but the spec has no listenerPath")
+	}
+	if err := sendSeccompListener(sc.ListenerPath, sc.ListenerMetadata, pid, state, fd); err != nil {
+		return err
+	}
+	return conn.send(syncMsg{Type: msgSeccompOK}, -1)
 }
 
 // initCmd prepares the re-executed init. Its fds: 0-2 stdio, 3.. the
@@ -860,10 +881,15 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		if m.Type == msgError {
 			return fail(errors.New(m.Error))
 		}
-		if m.Type == msgConsole {
+		switch m.Type {
+		case msgConsole:
 			err := sendConsole(o.ConsoleSocket, fd)
 			unix.Close(fd)
 			if err != nil {
+				return fail(err)
+			}
+		case msgSeccomp:
+			if err := rt.passListener(conn, st.Spec, cmd.Process.Pid, st.OCIState(Running), fd); err != nil {
 				return fail(err)
 			}
 		}

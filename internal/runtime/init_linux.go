@@ -200,6 +200,12 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 	if err != nil {
 		return err
 	}
+	if filter != nil && filter.Notifies() {
+		if err := handOverListener(conn, filter); err != nil {
+			return err
+		}
+		filter = nil // loaded
+	}
 	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte("brig-init\x00")[0])), 0, 0, 0)
 	if err := conn.send(syncMsg{Type: msgReady}, -1); err != nil {
 		return err
@@ -303,6 +309,12 @@ func initExec(conn syncConn, cfg *initConfig) error {
 	filter, err := seccompFilter(cfg.Spec)
 	if err != nil {
 		return err
+	}
+	if filter != nil && filter.Notifies() {
+		if err := handOverListener(conn, filter); err != nil {
+			return err
+		}
+		filter = nil // loaded
 	}
 	// The sync socket is close-on-exec: the parent sees EOF once execve
 	// succeeded, or the error message below if it did not.

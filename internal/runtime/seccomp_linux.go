@@ -1,11 +1,14 @@
 package runtime
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/brigrt/brig/internal/landlock"
 	"github.com/brigrt/brig/internal/seccomp"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // seccompFilter is the spec's filter, compiled by the runtime and ready
@@ -22,8 +25,56 @@ func seccompFilter(s *initSpec) (*seccomp.Program, error) {
 }
 
 func loadSeccomp(p *seccomp.Program) error {
-	if err := seccomp.Load(p); err != nil {
+	if _, err := seccomp.Load(p); err != nil {
 		return fmt.Errorf("load seccomp filter: %w", err)
+	}
+	return nil
+}
+
+// handOverListener loads a filter with NOTIFY rules while the runtime
+// still listens on the sync socket, and hands it the listener fd for the
+// seccomp agent (see sendSeccompListener). As in runc, this happens
+// before the init is ready rather than just before execve: the agent
+// must hold the fd before anything makes a notified call, and the rest of
+// the init runs under the filter.
+func handOverListener(conn syncConn, p *seccomp.Program) error {
+	fd, err := seccomp.Load(p)
+	if err != nil {
+		return fmt.Errorf("load seccomp filter: %w", err)
+	}
+	err = conn.send(syncMsg{Type: msgSeccomp}, fd)
+	unix.Close(fd)
+	if err != nil {
+		return err
+	}
+	_, _, err = conn.expect(msgSeccompOK)
+	return err
+}
+
+// sendSeccompListener hands a container's seccomp listener to the agent
+// at path the way runc does: one message on a new connection, the
+// ContainerProcessState as JSON with the fd attached (named "seccompFd"):
+// pid is the filtered process's, state the container's.
+// Raw system calls, as for the console socket: the net package would add
+// a megabyte to every runtime start.
+func sendSeccompListener(path, metadata string, pid int, state specs.State, fd int) error {
+	msg, err := json.Marshal(specs.ContainerProcessState{
+		Version: specs.Version, Fds: []string{specs.SeccompFdName},
+		Pid: pid, Metadata: metadata, State: state,
+	})
+	if err != nil {
+		return err
+	}
+	s, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("seccomp agent: %w", err)
+	}
+	defer unix.Close(s)
+	if err := unix.Connect(s, &unix.SockaddrUnix{Name: path}); err != nil {
+		return fmt.Errorf("seccomp agent at listenerPath %s: %w", path, err)
+	}
+	if err := unix.Sendmsg(s, msg, unix.UnixRights(fd), nil, 0); err != nil {
+		return fmt.Errorf("seccomp agent at listenerPath %s: %w", path, err)
 	}
 	return nil
 }

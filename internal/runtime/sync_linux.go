@@ -22,13 +22,15 @@ type syncMsg struct {
 }
 
 const (
-	msgConfig   = "config"   // parent -> init: the initConfig
-	msgHooks    = "hooks"    // init -> parent: mounts done, run prestart/createRuntime
-	msgHooksOK  = "hooks-ok" // parent -> init
-	msgConsole  = "console"  // init -> parent: pty master attached
-	msgReady    = "ready"    // init -> parent: waiting for start (create) or about to exec (exec)
-	msgError    = "error"    // init -> parent: setup failed
-	maxSyncSize = 4 << 20
+	msgConfig    = "config"     // parent -> init: the initConfig
+	msgHooks     = "hooks"      // init -> parent: mounts done, run prestart/createRuntime
+	msgHooksOK   = "hooks-ok"   // parent -> init
+	msgConsole   = "console"    // init -> parent: pty master attached
+	msgSeccomp   = "seccomp"    // init -> parent: the seccomp listener attached, for the agent
+	msgSeccompOK = "seccomp-ok" // parent -> init: the agent has it
+	msgReady     = "ready"      // init -> parent: waiting for start (create) or about to exec (exec)
+	msgError     = "error"      // init -> parent: setup failed
+	maxSyncSize  = 4 << 20
 )
 
 type syncConn struct{ f *os.File }

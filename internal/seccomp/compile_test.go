@@ -337,18 +337,21 @@ func TestValidation(t *testing.T) {
 	}{
 		{specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_BOGUS"}, `defaultAction: unknown action "SCMP_ACT_BOGUS"`},
 		{specs.LinuxSeccomp{}, "defaultAction: missing action"},
-		{specs.LinuxSeccomp{DefaultAction: specs.ActNotify}, "SCMP_ACT_NOTIFY is not supported"},
+		{specs.LinuxSeccomp{DefaultAction: specs.ActNotify, ListenerPath: "/run/agent.sock"}, "SCMP_ACT_NOTIFY cannot be the default action"},
 		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, DefaultErrnoRet: uintp(5000)}, "errnoRet 5000 out of range"},
 		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Architectures: []specs.Arch{"SCMP_ARCH_Z80"}}, `unknown architecture "SCMP_ARCH_Z80"`},
 		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Architectures: []specs.Arch{specs.ArchS390X}}, `architecture "SCMP_ARCH_S390X" is not supported`},
 		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Flags: []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_BOGUS"}}, `unknown flag "SECCOMP_FILTER_FLAG_BOGUS"`},
 		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Flags: []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagWaitKillableRecv}}, "needs SCMP_ACT_NOTIFY"},
-		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, ListenerPath: "/run/agent.sock"}, "listenerPath"},
+		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, ListenerPath: "/run/agent.sock"}, "listenerPath is set but no rule uses SCMP_ACT_NOTIFY"},
+		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, ListenerPath: "/run/agent.sock", Syscalls: []specs.LinuxSyscall{{Names: []string{"sendmsg"}, Action: specs.ActNotify}}}, "cannot be used for sendmsg"},
+		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, ListenerPath: "/run/agent.sock", Flags: []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_TSYNC"},
+			Syscalls: []specs.LinuxSyscall{{Names: []string{"read"}, Action: specs.ActNotify}}}, "TSYNC cannot be combined"},
 		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{ok, {Action: specs.ActAllow}}}, "syscalls[1]: names is empty"},
 		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{{Names: []string{""}, Action: specs.ActAllow}}}, "syscalls[0]: empty syscall name"},
 		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{{Names: []string{"read", "raed"}, Action: specs.ActAllow}}}, `syscalls[0]: unknown syscall "raed"`},
 		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{{Names: []string{"read"}, Action: "ALLOW"}}}, `syscalls[0]: unknown action "ALLOW"`},
-		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{{Names: []string{"read"}, Action: specs.ActNotify}}}, "syscalls[0]: SCMP_ACT_NOTIFY"},
+		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{{Names: []string{"read"}, Action: specs.ActNotify}}}, "SCMP_ACT_NOTIFY needs listenerPath"},
 		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{{Names: []string{"read"}, Action: specs.ActAllow,
 			Args: []specs.LinuxSeccompArg{{Index: 6, Op: specs.OpEqualTo}}}}}, "syscalls[0].args[0]: index 6 out of range"},
 		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{{Names: []string{"read"}, Action: specs.ActAllow,
@@ -458,11 +461,53 @@ func TestCodeSize(t *testing.T) {
 	}
 }
 
+// TestNotify: NOTIFY rules compile to SECCOMP_RET_USER_NOTIF and ask for
+// a listener (with WAIT_KILLABLE_RECV when the config says so).
+func TestNotify(t *testing.T) {
+	cfg := &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow, ListenerPath: "/run/agent.sock",
+		Flags: []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagWaitKillableRecv},
+		Syscalls: []specs.LinuxSyscall{
+			{Names: []string{"getppid", "mkdir"}, Action: specs.ActNotify},
+			{Names: []string{"rmdir"}, Action: specs.ActErrno},
+		},
+	}
+	p, err := compile(cfg, archX86_64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Notifies() || p.Flags != flagNewListener|flagWaitKillableRecv {
+		t.Fatalf("flags %#x, want NEW_LISTENER|WAIT_KILLABLE_RECV", p.Flags)
+	}
+	vm := func(nr uint32) uint32 {
+		got, err := run(p.Filter, input{nr: nr, arch: archInfos[archX86_64].audit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	for _, nr := range []uint32{110, 83} { // getppid, mkdir
+		if got := vm(nr); got != retUserNotif {
+			t.Errorf("syscall %d: %#x, want USER_NOTIF", nr, got)
+		}
+	}
+	if got := vm(84); got != retErrno|errnoEPERM { // rmdir
+		t.Errorf("rmdir: %#x, want ERRNO(EPERM)", got)
+	}
+	if got := vm(0); got != retAllow { // read
+		t.Errorf("read: %#x, want ALLOW", got)
+	}
+	plain, err := compile(&specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActErrno}}}, archX86_64)
+	if err != nil || plain.Notifies() {
+		t.Fatalf("a filter without NOTIFY rules asks for a listener: %v", err)
+	}
+}
+
 func TestLoadRejectsBadPrograms(t *testing.T) {
-	if err := Load(nil); err == nil {
+	if _, err := Load(nil); err == nil {
 		t.Error("nil program accepted")
 	}
-	if err := Load(&Program{Filter: make([]Instruction, maxInsns+1)}); err == nil || !strings.Contains(err.Error(), "4097") {
+	if _, err := Load(&Program{Filter: make([]Instruction, maxInsns+1)}); err == nil || !strings.Contains(err.Error(), "4097") {
 		t.Errorf("oversized program: %v", err)
 	}
 }

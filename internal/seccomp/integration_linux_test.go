@@ -59,7 +59,7 @@ func child(mode string) error {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return err
 	}
-	if err := Load(prog); err != nil {
+	if _, err := Load(prog); err != nil {
 		return err
 	}
 	res := childResult{Errnos: map[string]int{}}

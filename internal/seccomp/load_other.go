@@ -5,6 +5,6 @@ package seccomp
 import "errors"
 
 // Load is only available on Linux.
-func Load(p *Program) error {
-	return errors.New("seccomp: not supported on this platform")
+func Load(p *Program) (int, error) {
+	return -1, errors.New("seccomp: not supported on this platform")
 }

@@ -101,7 +101,8 @@ func apply(c confine) error {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return err
 	}
-	return seccomp.Load(prog)
+	_, err = seccomp.Load(prog)
+	return err
 }
 
 func cgroup(t *testing.T) string {
