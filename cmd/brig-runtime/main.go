@@ -47,7 +47,7 @@ func main() {
 	debug.SetGCPercent(-1)
 	// Two Ps at most, whatever the host: the work is sequential, but the
 	// signal relay registers in the background (see runtime.startRelay),
-	// some 65 round trips to the runtime's signal thread. With one P they
+	// some 65 round trips to Go's signal-mask thread. With one P they
 	// took it from create at every step; measured side by side, two are
 	// 0.5 ms faster per run and cost no more CPU. More would only add
 	// idle Ps to spin and allocate.
