@@ -15,7 +15,7 @@ import (
 
 	"github.com/brigrt/brig/internal/caps"
 	"github.com/brigrt/brig/internal/netlo"
-	"github.com/brigrt/brig/internal/runtime/initcfg"
+	"github.com/brigrt/brig/internal/runtime/wire"
 	"github.com/brigrt/brig/internal/seccomp"
 	"github.com/brigrt/brig/internal/specjson"
 	"github.com/brigrt/brig/internal/trace"
@@ -26,7 +26,7 @@ import (
 )
 
 // initConfig is what the parent sends the init over the sync socket.
-type initConfig = initcfg.Config
+type initConfig = wire.InitConfig
 
 // Environment variables that carry the init's fds across the re-exec.
 const (

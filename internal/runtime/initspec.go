@@ -3,7 +3,7 @@ package runtime
 import (
 	"fmt"
 
-	"github.com/brigrt/brig/internal/runtime/initcfg"
+	"github.com/brigrt/brig/internal/runtime/wire"
 	"github.com/brigrt/brig/internal/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -13,7 +13,7 @@ import (
 // than the whole spec: before internal/specjson, encoding/json built an
 // encoder for every type reachable from what it decoded, and specs.Spec's
 // graph (resources, Windows, VM, ...) cost every init about a millisecond.
-type initSpec = initcfg.Spec
+type initSpec = wire.InitSpec
 
 // newInitSpec extracts what the init needs from a validated spec and
 // compiles its seccomp profile, so a bad profile fails here, in the

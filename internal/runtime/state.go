@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,9 +8,9 @@ import (
 	"sort"
 	"strconv"
 	"sync/atomic"
-	"time"
 
 	"github.com/brigrt/brig/internal/cgroup"
+	"github.com/brigrt/brig/internal/runtime/wire"
 	"github.com/brigrt/brig/internal/specjson"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -20,63 +19,22 @@ import (
 // DefaultRoot is where brig-runtime keeps container state, like runc's /run/runc.
 const DefaultRoot = "/run/brig-runtime"
 
-// State is what the runtime persists per container. Status is never stored:
-// it is derived from the kernel each time it is read (see Status).
-type State struct {
-	ID          string            `json:"id"`
-	Bundle      string            `json:"bundle"`
-	Rootfs      string            `json:"rootfs"`
-	Pid         int               `json:"pid"`
-	StartTime   uint64            `json:"startTime"` // /proc/PID/stat field 22, guards against pid reuse
-	Created     time.Time         `json:"created"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	Cgroup      *CgroupState      `json:"cgroup,omitempty"`
-	// NsPaths are the namespaces exec joins, in the order it joins them.
-	NsPaths map[string]string `json:"nsPaths,omitempty"`
-	// Phase is "creating" until create finished; a leftover "creating" state
-	// is a create that was interrupted and only delete applies to it.
-	Phase string `json:"phase"`
-	// Spec is the validated spec; exec, delete and the hooks need it.
-	Spec *specs.Spec `json:"spec"`
-}
+// State is what the runtime persists per container (its fields are
+// wire.State's). Status is never stored: it is derived from the kernel
+// each time it is read (see Status).
+type State wire.State
 
-// plainState is State without its JSON methods.
-type plainState State
-
-// stateJSON is State on disk. Its spec field, the outer one, hides
-// plainState's: the spec goes through specjson, which writes the same
-// bytes as encoding/json without building its codecs for the ~60 spec
-// types at every save and load (a millisecond for a fresh process).
-type stateJSON struct {
-	*plainState
-	Spec json.RawMessage `json:"spec"`
-}
-
-// MarshalJSON writes what json.Marshal of the State's fields would.
+// MarshalJSON writes state.json through specjson: the same bytes as
+// encoding/json, without building its codecs for the ~60 spec types at
+// every save (half a millisecond for a fresh process, on the way to
+// every container's init).
 func (s *State) MarshalJSON() ([]byte, error) {
-	out := stateJSON{plainState: (*plainState)(s), Spec: json.RawMessage("null")}
-	if s.Spec != nil {
-		b, err := specjson.EncodeSpec(s.Spec)
-		if err != nil {
-			return nil, err
-		}
-		out.Spec = b
-	}
-	return json.Marshal(out)
+	return specjson.EncodeState((*wire.State)(s))
 }
 
 // UnmarshalJSON reads what MarshalJSON (or encoding/json) wrote.
 func (s *State) UnmarshalJSON(data []byte) error {
-	in := stateJSON{plainState: (*plainState)(s)}
-	if err := json.Unmarshal(data, &in); err != nil {
-		return err
-	}
-	s.Spec = nil
-	if len(in.Spec) > 0 && string(in.Spec) != "null" {
-		s.Spec = new(specs.Spec)
-		return specjson.DecodeSpec(in.Spec, s.Spec)
-	}
-	return nil
+	return specjson.DecodeState(data, (*wire.State)(s))
 }
 
 // CgroupState records where the container's cgroups are, so delete can
@@ -117,7 +75,7 @@ func (st Store) Load(id string) (*State, error) {
 		return nil, err
 	}
 	var s State
-	if err := json.Unmarshal(data, &s); err != nil {
+	if err := specjson.DecodeState(data, (*wire.State)(&s)); err != nil {
 		return nil, fmt.Errorf("container %q: corrupt state: %w", id, err)
 	}
 	return &s, nil
@@ -126,7 +84,7 @@ func (st Store) Load(id string) (*State, error) {
 // Save writes the state atomically (temp file + rename), so a reader never
 // sees a half-written file and a crash leaves the old or the new version.
 func (st Store) Save(s *State) error {
-	data, err := json.Marshal(s)
+	data, err := specjson.EncodeState((*wire.State)(s))
 	if err != nil {
 		return err
 	}

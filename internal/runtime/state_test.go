@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/brigrt/brig/internal/cgroup"
+	"github.com/brigrt/brig/internal/runtime/wire"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -32,7 +33,7 @@ func TestStateJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := json.Marshal((*plainState)(st))
+	want, err := json.Marshal((*wire.State)(st)) // no methods: encoding/json's own encoding
 	if err != nil {
 		t.Fatal(err)
 	}

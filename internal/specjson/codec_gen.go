@@ -8,7 +8,7 @@ import (
 	fs "io/fs"
 
 	cgroup "github.com/brigrt/brig/internal/cgroup"
-	initcfg "github.com/brigrt/brig/internal/runtime/initcfg"
+	wire "github.com/brigrt/brig/internal/runtime/wire"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -119,47 +119,47 @@ func encSpecsSpec(e *encoder, v *specs.Spec) {
 	e.b = append(e.b, '}')
 }
 
-var namesInitcfgConfig = []string{"trace", "id", "exec", "spec", "process", "bundle", "noPivot", "noNewKeyring", "preserveFds", "fifoFd", "mntnsFd", "cgroupnsFd", "newUserns", "newNetns", "newCgroupns", "cgroup"}
+var namesWireInitConfig = []string{"trace", "id", "exec", "spec", "process", "bundle", "noPivot", "noNewKeyring", "preserveFds", "fifoFd", "mntnsFd", "cgroupnsFd", "newUserns", "newNetns", "newCgroupns", "cgroup"}
 
-func decInitcfgConfig(d *decoder, v *initcfg.Config) {
+func decWireInitConfig(d *decoder, v *wire.InitConfig) {
 	if d.null() {
 		return
 	}
-	if !d.object("value of type initcfg.Config") {
+	if !d.object("value of type wire.InitConfig") {
 		return
 	}
 	for more := d.firstKey(); more; more = d.nextKey() {
-		switch d.field(namesInitcfgConfig) {
+		switch d.field(namesWireInitConfig) {
 		case 0:
-			decBool(d, &v.Trace, "struct field Config.trace of type bool")
+			decBool(d, &v.Trace, "struct field InitConfig.trace of type bool")
 		case 1:
-			decString(d, &v.ID, "struct field Config.id of type string")
+			decString(d, &v.ID, "struct field InitConfig.id of type string")
 		case 2:
-			decBool(d, &v.Exec, "struct field Config.exec of type bool")
+			decBool(d, &v.Exec, "struct field InitConfig.exec of type bool")
 		case 3:
-			decPtr(d, &v.Spec, decInitcfgSpec)
+			decPtr(d, &v.Spec, decWireInitSpec)
 		case 4:
 			decPtr(d, &v.Process, decSpecsProcess)
 		case 5:
-			decString(d, &v.Bundle, "struct field Config.bundle of type string")
+			decString(d, &v.Bundle, "struct field InitConfig.bundle of type string")
 		case 6:
-			decBool(d, &v.NoPivot, "struct field Config.noPivot of type bool")
+			decBool(d, &v.NoPivot, "struct field InitConfig.noPivot of type bool")
 		case 7:
-			decBool(d, &v.NoNewKeyring, "struct field Config.noNewKeyring of type bool")
+			decBool(d, &v.NoNewKeyring, "struct field InitConfig.noNewKeyring of type bool")
 		case 8:
-			decInt(d, &v.PreserveFds, "struct field Config.preserveFds of type int")
+			decInt(d, &v.PreserveFds, "struct field InitConfig.preserveFds of type int")
 		case 9:
-			decInt(d, &v.FifoFd, "struct field Config.fifoFd of type int")
+			decInt(d, &v.FifoFd, "struct field InitConfig.fifoFd of type int")
 		case 10:
-			decInt(d, &v.MntNsFd, "struct field Config.mntnsFd of type int")
+			decInt(d, &v.MntNsFd, "struct field InitConfig.mntnsFd of type int")
 		case 11:
-			decInt(d, &v.CgroupNsFd, "struct field Config.cgroupnsFd of type int")
+			decInt(d, &v.CgroupNsFd, "struct field InitConfig.cgroupnsFd of type int")
 		case 12:
-			decBool(d, &v.NewUserNS, "struct field Config.newUserns of type bool")
+			decBool(d, &v.NewUserNS, "struct field InitConfig.newUserns of type bool")
 		case 13:
-			decBool(d, &v.NewNetNS, "struct field Config.newNetns of type bool")
+			decBool(d, &v.NewNetNS, "struct field InitConfig.newNetns of type bool")
 		case 14:
-			decBool(d, &v.NewCgroupNS, "struct field Config.newCgroupns of type bool")
+			decBool(d, &v.NewCgroupNS, "struct field InitConfig.newCgroupns of type bool")
 		case 15:
 			decPtr(d, &v.Cgroup, decCgroupManager)
 		default:
@@ -168,7 +168,7 @@ func decInitcfgConfig(d *decoder, v *initcfg.Config) {
 	}
 }
 
-func encInitcfgConfig(e *encoder, v *initcfg.Config) {
+func encWireInitConfig(e *encoder, v *wire.InitConfig) {
 	e.b = append(e.b, '{')
 	first := true
 	if v.Trace {
@@ -182,7 +182,7 @@ func encInitcfgConfig(e *encoder, v *initcfg.Config) {
 		encBool(e, &v.Exec)
 	}
 	e.key(&first, "\"spec\":")
-	encPtr(e, &v.Spec, encInitcfgSpec)
+	encPtr(e, &v.Spec, encWireInitSpec)
 	e.key(&first, "\"process\":")
 	encPtr(e, &v.Process, encSpecsProcess)
 	e.key(&first, "\"bundle\":")
@@ -227,6 +227,81 @@ func encInitcfgConfig(e *encoder, v *initcfg.Config) {
 		e.key(&first, "\"cgroup\":")
 		encPtr(e, &v.Cgroup, encCgroupManager)
 	}
+	e.b = append(e.b, '}')
+}
+
+var namesWireState = []string{"id", "bundle", "rootfs", "pid", "startTime", "created", "annotations", "cgroup", "nsPaths", "phase", "spec"}
+
+func decWireState(d *decoder, v *wire.State) {
+	if d.null() {
+		return
+	}
+	if !d.object("value of type wire.State") {
+		return
+	}
+	for more := d.firstKey(); more; more = d.nextKey() {
+		switch d.field(namesWireState) {
+		case 0:
+			decString(d, &v.ID, "struct field State.id of type string")
+		case 1:
+			decString(d, &v.Bundle, "struct field State.bundle of type string")
+		case 2:
+			decString(d, &v.Rootfs, "struct field State.rootfs of type string")
+		case 3:
+			decInt(d, &v.Pid, "struct field State.pid of type int")
+		case 4:
+			decUint(d, &v.StartTime, "struct field State.startTime of type uint64")
+		case 5:
+			decTime(d, &v.Created)
+		case 6:
+			decMap(d, &v.Annotations, "struct field State.annotations of type map[string]string", func(d *decoder, v *string) {
+				decString(d, v, "struct field State.annotations of type map[string]string")
+			})
+		case 7:
+			decPtr(d, &v.Cgroup, decCgroupManager)
+		case 8:
+			decMap(d, &v.NsPaths, "struct field State.nsPaths of type map[string]string", func(d *decoder, v *string) { decString(d, v, "struct field State.nsPaths of type map[string]string") })
+		case 9:
+			decString(d, &v.Phase, "struct field State.phase of type string")
+		case 10:
+			decPtr(d, &v.Spec, decSpecsSpec)
+		default:
+			d.skip()
+		}
+	}
+}
+
+func encWireState(e *encoder, v *wire.State) {
+	e.b = append(e.b, '{')
+	first := true
+	e.key(&first, "\"id\":")
+	encString(e, &v.ID)
+	e.key(&first, "\"bundle\":")
+	encString(e, &v.Bundle)
+	e.key(&first, "\"rootfs\":")
+	encString(e, &v.Rootfs)
+	e.key(&first, "\"pid\":")
+	encInt(e, &v.Pid)
+	e.key(&first, "\"startTime\":")
+	encUint(e, &v.StartTime)
+	e.key(&first, "\"created\":")
+	encTime(e, &v.Created)
+	if len(v.Annotations) != 0 {
+		e.key(&first, "\"annotations\":")
+		encMap(e, &v.Annotations, func(e *encoder, v *string) { encString(e, v) })
+	}
+	if v.Cgroup != nil {
+		e.key(&first, "\"cgroup\":")
+		encPtr(e, &v.Cgroup, encCgroupManager)
+	}
+	if len(v.NsPaths) != 0 {
+		e.key(&first, "\"nsPaths\":")
+		encMap(e, &v.NsPaths, func(e *encoder, v *string) { encString(e, v) })
+	}
+	e.key(&first, "\"phase\":")
+	encString(e, &v.Phase)
+	e.key(&first, "\"spec\":")
+	encPtr(e, &v.Spec, encSpecsSpec)
 	e.b = append(e.b, '}')
 }
 
@@ -856,58 +931,58 @@ func encSpecsFreeBSD(e *encoder, v *specs.FreeBSD) {
 	e.b = append(e.b, '}')
 }
 
-var namesInitcfgSpec = []string{"root", "mounts", "hostname", "domainname", "annotations", "createContainer", "startContainer", "devices", "sysctl", "maskedPaths", "readonlyPaths", "mountLabel", "rootfsPropagation", "personality", "seccomp", "seccompFlags"}
+var namesWireInitSpec = []string{"root", "mounts", "hostname", "domainname", "annotations", "createContainer", "startContainer", "devices", "sysctl", "maskedPaths", "readonlyPaths", "mountLabel", "rootfsPropagation", "personality", "seccomp", "seccompFlags"}
 
-func decInitcfgSpec(d *decoder, v *initcfg.Spec) {
+func decWireInitSpec(d *decoder, v *wire.InitSpec) {
 	if d.null() {
 		return
 	}
-	if !d.object("value of type initcfg.Spec") {
+	if !d.object("value of type wire.InitSpec") {
 		return
 	}
 	for more := d.firstKey(); more; more = d.nextKey() {
-		switch d.field(namesInitcfgSpec) {
+		switch d.field(namesWireInitSpec) {
 		case 0:
 			decSpecsRoot(d, &v.Root)
 		case 1:
-			decSlice(d, &v.Mounts, "struct field Spec.mounts of type []specs.Mount", decSpecsMount)
+			decSlice(d, &v.Mounts, "struct field InitSpec.mounts of type []specs.Mount", decSpecsMount)
 		case 2:
-			decString(d, &v.Hostname, "struct field Spec.hostname of type string")
+			decString(d, &v.Hostname, "struct field InitSpec.hostname of type string")
 		case 3:
-			decString(d, &v.Domainname, "struct field Spec.domainname of type string")
+			decString(d, &v.Domainname, "struct field InitSpec.domainname of type string")
 		case 4:
-			decMap(d, &v.Annotations, "struct field Spec.annotations of type map[string]string", func(d *decoder, v *string) {
-				decString(d, v, "struct field Spec.annotations of type map[string]string")
+			decMap(d, &v.Annotations, "struct field InitSpec.annotations of type map[string]string", func(d *decoder, v *string) {
+				decString(d, v, "struct field InitSpec.annotations of type map[string]string")
 			})
 		case 5:
-			decSlice(d, &v.CreateContainer, "struct field Spec.createContainer of type []specs.Hook", decSpecsHook)
+			decSlice(d, &v.CreateContainer, "struct field InitSpec.createContainer of type []specs.Hook", decSpecsHook)
 		case 6:
-			decSlice(d, &v.StartContainer, "struct field Spec.startContainer of type []specs.Hook", decSpecsHook)
+			decSlice(d, &v.StartContainer, "struct field InitSpec.startContainer of type []specs.Hook", decSpecsHook)
 		case 7:
-			decSlice(d, &v.Devices, "struct field Spec.devices of type []specs.LinuxDevice", decSpecsLinuxDevice)
+			decSlice(d, &v.Devices, "struct field InitSpec.devices of type []specs.LinuxDevice", decSpecsLinuxDevice)
 		case 8:
-			decMap(d, &v.Sysctl, "struct field Spec.sysctl of type map[string]string", func(d *decoder, v *string) { decString(d, v, "struct field Spec.sysctl of type map[string]string") })
+			decMap(d, &v.Sysctl, "struct field InitSpec.sysctl of type map[string]string", func(d *decoder, v *string) { decString(d, v, "struct field InitSpec.sysctl of type map[string]string") })
 		case 9:
-			decSlice(d, &v.MaskedPaths, "struct field Spec.maskedPaths of type []string", func(d *decoder, v *string) { decString(d, v, "struct field Spec.maskedPaths of type []string") })
+			decSlice(d, &v.MaskedPaths, "struct field InitSpec.maskedPaths of type []string", func(d *decoder, v *string) { decString(d, v, "struct field InitSpec.maskedPaths of type []string") })
 		case 10:
-			decSlice(d, &v.ReadonlyPaths, "struct field Spec.readonlyPaths of type []string", func(d *decoder, v *string) { decString(d, v, "struct field Spec.readonlyPaths of type []string") })
+			decSlice(d, &v.ReadonlyPaths, "struct field InitSpec.readonlyPaths of type []string", func(d *decoder, v *string) { decString(d, v, "struct field InitSpec.readonlyPaths of type []string") })
 		case 11:
-			decString(d, &v.MountLabel, "struct field Spec.mountLabel of type string")
+			decString(d, &v.MountLabel, "struct field InitSpec.mountLabel of type string")
 		case 12:
-			decString(d, &v.Propagation, "struct field Spec.rootfsPropagation of type string")
+			decString(d, &v.Propagation, "struct field InitSpec.rootfsPropagation of type string")
 		case 13:
 			decPtr(d, &v.Personality, decSpecsLinuxPersonality)
 		case 14:
-			decBytes(d, &v.Seccomp, "struct field Spec.seccomp of type []uint8")
+			decBytes(d, &v.Seccomp, "struct field InitSpec.seccomp of type []uint8")
 		case 15:
-			decUint(d, &v.SeccompFlags, "struct field Spec.seccompFlags of type uint")
+			decUint(d, &v.SeccompFlags, "struct field InitSpec.seccompFlags of type uint")
 		default:
 			d.skip()
 		}
 	}
 }
 
-func encInitcfgSpec(e *encoder, v *initcfg.Spec) {
+func encWireInitSpec(e *encoder, v *wire.InitSpec) {
 	e.b = append(e.b, '{')
 	first := true
 	e.key(&first, "\"root\":")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"time"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -384,6 +385,17 @@ func (d *decoder) field(names []string) int {
 		}
 	}
 	return -1
+}
+
+// decTime reads a time.Time the way encoding/json does: through its
+// UnmarshalJSON, given the value as it stands (null included).
+func decTime(d *decoder, v *time.Time) {
+	d.ws()
+	start := d.i
+	d.skip()
+	if err := v.UnmarshalJSON(d.data[start:d.i]); err != nil && d.err == nil {
+		d.err = err
+	}
 }
 
 // decAny hands a value of no fixed type (Windows' credentialSpec) to

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
@@ -92,6 +93,19 @@ func encPtr[E any](e *encoder, v **E, elem func(*encoder, *E)) {
 		return
 	}
 	elem(e, *v)
+}
+
+// encTime writes a time.Time through its MarshalJSON, as encoding/json
+// does (its output is already compact and has nothing to escape).
+func encTime(e *encoder, v *time.Time) {
+	b, err := v.MarshalJSON()
+	if err != nil {
+		if e.err == nil {
+			e.err = err
+		}
+		return
+	}
+	e.b = append(e.b, b...)
 }
 
 // encAny hands a value of no fixed type to encoding/json.

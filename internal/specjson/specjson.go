@@ -1,5 +1,6 @@
 // Package specjson reads and writes the OCI runtime spec and the runtime's
-// init config without reflection, for the start of every container.
+// own documents (the init's config, state.json) without reflection, for
+// the start of every container.
 //
 // encoding/json builds and caches a codec for each type the first time it
 // meets it. specs.Spec reaches some 60 struct types, so a fresh process,
@@ -16,7 +17,7 @@ package specjson
 //go:generate go run ./gen -o codec_gen.go
 
 import (
-	"github.com/brigrt/brig/internal/runtime/initcfg"
+	"github.com/brigrt/brig/internal/runtime/wire"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -33,13 +34,25 @@ func EncodeSpec(s *specs.Spec) ([]byte, error) {
 }
 
 // DecodeInit decodes the init's config into c, as json.Unmarshal would.
-func DecodeInit(data []byte, c *initcfg.Config) error {
-	return decode(data, func(d *decoder) { decInitcfgConfig(d, c) })
+func DecodeInit(data []byte, c *wire.InitConfig) error {
+	return decode(data, func(d *decoder) { decWireInitConfig(d, c) })
 }
 
 // EncodeInit encodes c as json.Marshal would.
-func EncodeInit(c *initcfg.Config) ([]byte, error) {
+func EncodeInit(c *wire.InitConfig) ([]byte, error) {
 	e := &encoder{b: make([]byte, 0, 4096)}
-	encInitcfgConfig(e, c)
+	encWireInitConfig(e, c)
+	return e.b, e.err
+}
+
+// DecodeState decodes a state.json document into s, as json.Unmarshal would.
+func DecodeState(data []byte, s *wire.State) error {
+	return decode(data, func(d *decoder) { decWireState(d, s) })
+}
+
+// EncodeState encodes s as json.Marshal would.
+func EncodeState(s *wire.State) ([]byte, error) {
+	e := &encoder{b: make([]byte, 0, 4096)}
+	encWireState(e, s)
 	return e.b, e.err
 }

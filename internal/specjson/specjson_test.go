@@ -10,8 +10,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/brigrt/brig/internal/runtime/initcfg"
+	"github.com/brigrt/brig/internal/runtime/wire"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -125,12 +126,12 @@ func TestInitConfig(t *testing.T) {
 	} {
 		t.Run(doc, func(t *testing.T) { sameDecode(t, []byte(doc), DecodeInit) })
 	}
-	c := initcfg.Config{ID: "x", Spec: &initcfg.Spec{Seccomp: []byte{0, 1, 2}, Sysctl: map[string]string{"b": "1", "a": "<&>"}}}
+	c := wire.InitConfig{ID: "x", Spec: &wire.InitSpec{Seccomp: []byte{0, 1, 2}, Sysctl: map[string]string{"b": "1", "a": "<&>"}}}
 	sameEncode(t, &c, EncodeInit)
 }
 
 // TestRandomValues fills every field of every type reachable from the
-// roots with random values (strings with escapes, bad UTF-8, HTML
+// roots (spec, init config, state) with random values (strings with escapes, bad UTF-8, HTML
 // characters; empty and nil slices and maps) and checks that both
 // directions match encoding/json.
 func TestRandomValues(t *testing.T) {
@@ -144,7 +145,7 @@ func TestRandomValues(t *testing.T) {
 			t.Fatal(err)
 		}
 		sameDecode(t, doc, DecodeSpec)
-		var c initcfg.Config
+		var c wire.InitConfig
 		fill(r, reflect.ValueOf(&c).Elem(), 0)
 		sameEncode(t, &c, EncodeInit)
 		doc, err = json.Marshal(&c)
@@ -152,6 +153,27 @@ func TestRandomValues(t *testing.T) {
 			t.Fatal(err)
 		}
 		sameDecode(t, doc, DecodeInit)
+		var st wire.State
+		fill(r, reflect.ValueOf(&st).Elem(), 0)
+		st.Created = time.Unix(r.Int64N(1<<34), r.Int64N(1e9))
+		if r.IntN(2) == 0 {
+			st.Created = st.Created.In(time.FixedZone("X", 3600*r.IntN(12)))
+		}
+		sameEncode(t, &st, EncodeState)
+		doc, err = json.Marshal(&st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameDecode(t, doc, DecodeState)
+	}
+}
+
+func TestStateTime(t *testing.T) {
+	for _, doc := range []string{
+		`{"id":"x","created":"2026-11-27T05:00:00.123456789Z"}`, `{"created":null}`, `{"created":5}`,
+		`{"created":"yesterday"}`, `{"created":"2026-11-27T05:00:00+01:00","phase":"created"}`,
+	} {
+		t.Run(doc, func(t *testing.T) { sameDecode(t, []byte(doc), DecodeState) })
 	}
 }
 

@@ -1,19 +1,41 @@
-// Package initcfg holds what the runtime sends a container's init: plain
-// data, apart from the runtime, so that internal/specjson can generate
-// its codec (the init decodes it on the path of every container start).
-package initcfg
+// Package wire holds the runtime's own documents: what it sends a
+// container's init, and the state it keeps per container. Plain data,
+// apart from the runtime, so that internal/specjson can generate their
+// codec: they are read and written on the path of every container start.
+package wire
 
 import (
+	"time"
+
 	"github.com/brigrt/brig/internal/cgroup"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// Config is what the parent sends the init over the sync socket.
-type Config struct {
+// State is what the runtime persists per container, as state.json.
+type State struct {
+	ID          string            `json:"id"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Pid         int               `json:"pid"`
+	StartTime   uint64            `json:"startTime"` // /proc/PID/stat field 22, guards against pid reuse
+	Created     time.Time         `json:"created"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Cgroup      *cgroup.Manager   `json:"cgroup,omitempty"`
+	// NsPaths are the namespaces exec joins, in the order it joins them.
+	NsPaths map[string]string `json:"nsPaths,omitempty"`
+	// Phase is "creating" until create finished; a leftover "creating" state
+	// is a create that was interrupted and only delete applies to it.
+	Phase string `json:"phase"`
+	// Spec is the validated spec; exec, delete and the hooks need it.
+	Spec *specs.Spec `json:"spec"`
+}
+
+// InitConfig is what the parent sends the init over the sync socket.
+type InitConfig struct {
 	Trace        bool            `json:"trace,omitempty"`
 	ID           string          `json:"id"`
 	Exec         bool            `json:"exec,omitempty"` // an exec'd process, not the container's init
-	Spec         *Spec           `json:"spec"`
+	Spec         *InitSpec       `json:"spec"`
 	Process      *specs.Process  `json:"process"`
 	Bundle       string          `json:"bundle"`
 	NoPivot      bool            `json:"noPivot,omitempty"`
@@ -28,10 +50,10 @@ type Config struct {
 	Cgroup       *cgroup.Manager `json:"cgroup,omitempty"`
 }
 
-// Spec is the part of the OCI spec the container's init acts on, with the
-// seccomp profile already compiled to BPF. The init gets this rather than
-// the whole spec: less to encode, send and decode on every start.
-type Spec struct {
+// InitSpec is the part of the OCI spec the container's init acts on, with
+// the seccomp profile already compiled to BPF. The init gets this rather
+// than the whole spec: less to encode, send and decode on every start.
+type InitSpec struct {
 	Root            specs.Root              `json:"root"`
 	Mounts          []specs.Mount           `json:"mounts,omitempty"`
 	Hostname        string                  `json:"hostname,omitempty"`
