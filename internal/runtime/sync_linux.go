@@ -1,7 +1,7 @@
 package runtime
 
 import (
-	"encoding/json"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,13 +12,17 @@ import (
 )
 
 // The parent and the container's init talk over a SOCK_SEQPACKET socket
-// pair: one JSON message per packet, with an optional fd attached (the pty
-// master for a terminal). Message boundaries come for free and EOF means
-// the other side died, which is how an interrupted create is noticed.
+// pair: one message per packet, with an optional fd attached (the pty
+// master for a terminal, a seccomp listener). Message boundaries come for
+// free and EOF means the other side died, which is how an interrupted
+// create is noticed. A packet is the type, a NUL, then the payload: the
+// error text for msgError, the config for msgConfig. (No JSON envelope:
+// encoding/json would scan the config twice more and build its codec in
+// both processes.)
 type syncMsg struct {
-	Type  string          `json:"type"`
-	Error string          `json:"error,omitempty"`
-	Data  json.RawMessage `json:"data,omitempty"`
+	Type  string
+	Error string
+	Data  []byte
 }
 
 const (
@@ -44,10 +48,12 @@ func newSyncPair() (parent, child *os.File, err error) {
 }
 
 func (c syncConn) send(m syncMsg, fd int) error {
-	data, err := json.Marshal(m)
-	if err != nil {
-		return err
+	payload := m.Data
+	if m.Type == msgError {
+		payload = []byte(m.Error)
 	}
+	data := make([]byte, 0, len(m.Type)+1+len(payload))
+	data = append(append(append(data, m.Type...), 0), payload...)
 	var oob []byte
 	if fd >= 0 {
 		oob = unix.UnixRights(fd)
@@ -102,9 +108,13 @@ func (c syncConn) recv() (syncMsg, int, error) {
 				}
 			}
 		}
-		var m syncMsg
-		if err := json.Unmarshal(buf[:n], &m); err != nil {
-			return syncMsg{}, fd, fmt.Errorf("bad sync message: %w", err)
+		typ, payload, ok := bytes.Cut(buf[:n], []byte{0})
+		if !ok {
+			return syncMsg{}, fd, fmt.Errorf("bad sync message %q", buf[:n])
+		}
+		m := syncMsg{Type: string(typ), Data: payload}
+		if m.Type == msgError {
+			m.Error, m.Data = string(payload), nil
 		}
 		return m, fd, nil
 	}
