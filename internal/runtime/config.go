@@ -25,7 +25,7 @@ func LoadBundle(bundle string) (*specs.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(filepath.Join(abs, "config.json"))
+	data, err := readFile(filepath.Join(abs, "config.json"))
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("bundle %s has no config.json", abs)

@@ -504,7 +504,7 @@ type procStat struct {
 }
 
 func readStat(pid int) (procStat, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	data, err := readFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return procStat{}, err
 	}
@@ -542,7 +542,7 @@ func (rt *Runtime) Status(s *State) string {
 	// Created: the init still waits on the fifo. start removes the fifo
 	// once the init took the signal, and the init renames itself by
 	// execve, so either one going means it has been started.
-	if comm, err := os.ReadFile("/proc/" + strconv.Itoa(s.Pid) + "/comm"); err == nil && strings.TrimSpace(string(comm)) == "brig-init" {
+	if comm, err := readFile("/proc/" + strconv.Itoa(s.Pid) + "/comm"); err == nil && strings.TrimSpace(string(comm)) == "brig-init" {
 		if _, err := os.Stat(filepath.Join(rt.Store.dir(s.ID), "exec.fifo")); err == nil {
 			return Created
 		}
@@ -572,13 +572,17 @@ func (rt *Runtime) start(st *State) error {
 	fifoPath := filepath.Join(rt.Store.dir(id), "exec.fifo")
 	// Non-blocking open: the init holds the write end open (it is blocked
 	// in open(O_WRONLY)), so this pairs with it at once.
-	f, err := os.OpenFile(fifoPath, os.O_RDONLY|unix.O_CLOEXEC, 0)
+	// Plain system calls: an os.File would set up the netpoller for it.
+	fd, err := unix.Open(fifoPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("container %q is not waiting to start: %w", id, err)
+		return fmt.Errorf("container %q is not waiting to start: %w", id, &os.PathError{Op: "open", Path: fifoPath, Err: err})
 	}
-	buf := make([]byte, 1)
-	n, err := f.Read(buf)
-	f.Close()
+	var buf [1]byte
+	n, err := unix.Read(fd, buf[:])
+	for err == unix.EINTR {
+		n, err = unix.Read(fd, buf[:])
+	}
+	unix.Close(fd)
 	if err != nil || n != 1 {
 		return fmt.Errorf("container %q init did not take the start signal (it may have exited)", id)
 	}
@@ -728,7 +732,7 @@ func waitGone(st *State) {
 // named brig-init. Usually well under a millisecond; at most a second.
 func WaitExec(st *State) {
 	for i := 0; i < 2000; i++ {
-		comm, err := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/comm")
+		comm, err := readFile("/proc/" + strconv.Itoa(st.Pid) + "/comm")
 		if err != nil || strings.TrimSpace(string(comm)) != "brig-init" {
 			return
 		}

@@ -211,15 +211,21 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 		return err
 	}
 	conn.f.Close()
-	// Block until `start` opens the fifo for reading.
-	fifo, err := os.OpenFile(fdPath(os.NewFile(uintptr(cfg.FifoFd), "fifo")), os.O_WRONLY|unix.O_CLOEXEC, 0)
+	// Block until `start` opens the fifo for reading. Plain system calls:
+	// an os.File would set up the netpoller for this one write.
+	fifoPath := "/proc/self/fd/" + strconv.Itoa(cfg.FifoFd)
+	fifo, err := unix.Open(fifoPath, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	for err == unix.EINTR {
+		fifo, err = unix.Open(fifoPath, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	}
 	if err != nil {
-		return err
+		return &os.PathError{Op: "open", Path: "exec fifo", Err: err}
 	}
-	if _, err := fifo.Write([]byte{0}); err != nil {
-		return err
+	_, err = unix.Write(fifo, []byte{0})
+	unix.Close(fifo)
+	if err != nil {
+		return fmt.Errorf("exec fifo: %w", err)
 	}
-	fifo.Close()
 	unix.Close(cfg.FifoFd)
 	trace.Mark("init: started")
 	if len(s.StartContainer) > 0 {

@@ -63,7 +63,7 @@ func (st Store) Load(id string) (*State, error) {
 	if err := ValidID(id); err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(filepath.Join(st.dir(id), "state.json"))
+	data, err := readFile(filepath.Join(st.dir(id), "state.json"))
 	if err != nil {
 		if os.IsNotExist(err) {
 			if _, derr := os.Stat(st.dir(id)); derr == nil {
