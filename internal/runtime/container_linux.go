@@ -710,10 +710,10 @@ func (rt *Runtime) destroy(st *State) {
 }
 
 // removeStateDir removes a container's state directory. A finished create
-// leaves state.json and exec.fifo there, so those go by name; whatever a
-// killed create or save left as well is RemoveAll's.
+// leaves state.json, creating.json and exec.fifo there, so those go by
+// name; whatever a killed create or save left as well is RemoveAll's.
 func removeStateDir(dir string) {
-	for _, f := range []string{"state.json", "exec.fifo"} {
+	for _, f := range []string{stateFile, creatingFile, "exec.fifo"} {
 		_ = unix.Unlink(dir + "/" + f)
 	}
 	if unix.Rmdir(dir) != nil {

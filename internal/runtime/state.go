@@ -63,10 +63,14 @@ func (st Store) Load(id string) (*State, error) {
 	if err := ValidID(id); err != nil {
 		return nil, err
 	}
-	data, err := readFile(filepath.Join(st.dir(id), "state.json"))
+	dir := st.dir(id)
+	data, err := readFile(filepath.Join(dir, stateFile))
+	if os.IsNotExist(err) {
+		data, err = readFile(filepath.Join(dir, creatingFile))
+	}
 	if err != nil {
 		if os.IsNotExist(err) {
-			if _, derr := os.Stat(st.dir(id)); derr == nil {
+			if _, derr := os.Stat(dir); derr == nil {
 				// A create killed before its first write: only delete applies.
 				return &State{ID: id, Phase: Creating}, nil
 			}
@@ -81,6 +85,18 @@ func (st Store) Load(id string) (*State, error) {
 	return &s, nil
 }
 
+// A container's state is state.json once created; while create runs it
+// is creating.json, which Load reads when there is no state.json. Both
+// are written once, never replaced: on ext4 (this project's /run), a
+// rename over an existing file makes the kernel allocate and start
+// writing the new file's blocks at once (auto_da_alloc), and deleting it
+// afterwards frees them; about 0.6 ms per container that lives a few
+// milliseconds, against a few microseconds for files never written back.
+const (
+	stateFile    = "state.json"
+	creatingFile = "creating.json"
+)
+
 // Save writes the state atomically (temp file + rename), so a reader never
 // sees a half-written file and a crash leaves the old or the new version.
 func (st Store) Save(s *State) error {
@@ -88,7 +104,11 @@ func (st Store) Save(s *State) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(st.dir(s.ID), "state.json"), data, 0o600)
+	name := stateFile
+	if s.Phase == Creating {
+		name = creatingFile
+	}
+	return WriteFileAtomic(filepath.Join(st.dir(s.ID), name), data, 0o600)
 }
 
 // List returns the ids of all containers, sorted.
