@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/brigrt/brig/internal/cgroup"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // The container's processes are in the container's cgroup on every
@@ -104,4 +107,59 @@ func waitExec(t *testing.T, pid int, comm string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("pid %d never exec'd %s", pid, comm)
+}
+
+// TestCgroupMountView: the container's /sys/fs/cgroup shows its own
+// cgroups, read-only, with or without a cgroup namespace (in one, each v1
+// hierarchy is mounted afresh rather than bound; see mountCgroup).
+func TestCgroupMountView(t *testing.T) {
+	if cgroup.Unified() {
+		t.Skip("checks the v1 hierarchies; this host has cgroup v2 only")
+	}
+	script := `cat /sys/fs/cgroup/pids/cgroup.procs | wc -l; cat /proc/self/cgroup; ` +
+		`touch /sys/fs/cgroup/pids/x 2>&1; grep ' /sys/fs/cgroup/' /proc/self/mountinfo`
+	for _, cgns := range []bool{true, false} {
+		t.Run("cgroupns="+strconv.FormatBool(cgns), func(t *testing.T) {
+			b := newBundle(t, []string{"/bin/sh", "-c", script}, func(s *specs.Spec) {
+				var ns []specs.LinuxNamespace
+				for _, n := range s.Linux.Namespaces {
+					if n.Type != specs.CgroupNamespace {
+						ns = append(ns, n)
+					}
+				}
+				if cgns {
+					ns = append(ns, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+				}
+				s.Linux.Namespaces = ns
+			})
+			out, errOut, code, err := runBundle(t, newRuntime(t), "view", b)
+			if err != nil || code != 0 {
+				t.Fatalf("run: %d %v\n%s", code, err, errOut)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			// Only the container's own processes: the shell, and cat
+			// while it reads the list.
+			if n, _ := strconv.Atoi(strings.TrimSpace(lines[0])); n < 1 || n > 3 {
+				t.Errorf("pids cgroup.procs lists %q processes, want the container's only", lines[0])
+			}
+			if !strings.Contains(out, "Read-only file system") {
+				t.Errorf("the cgroup mount is writable:\n%s", out)
+			}
+			mounts := 0
+			for _, l := range lines {
+				if strings.Contains(l, " - cgroup ") {
+					mounts++
+					if !strings.Contains(strings.Fields(l)[5], "ro") {
+						t.Errorf("not read-only: %s", l)
+					}
+				}
+				if cgns && strings.Contains(l, ":pids:") && !strings.HasSuffix(l, ":/") {
+					t.Errorf("in its own cgroup namespace the container should be at its root: %s", l)
+				}
+			}
+			if mounts < 2 {
+				t.Errorf("%d cgroup hierarchies mounted:\n%s", mounts, out)
+			}
+		})
+	}
 }
