@@ -938,23 +938,7 @@ func (rt *Runtime) Run(id string, o CreateOpts, detach bool) (int, error) {
 			return -1, fmt.Errorf("interrupted by %v before the container started; it was removed", s)
 		}
 	}
-	// Hold on to the container's mount namespace while it runs. When its
-	// last process exits the kernel unmounts everything in it before it
-	// reports the process dead: 0.4 ms here on the way to this run's
-	// end. With a reference held, the exit is reported at once and the
-	// namespace goes when the reference is dropped, in the background,
-	// while the rest of the container is removed.
-	mntns := -1
-	if !detach {
-		mntns, _ = unix.Open("/proc/"+strconv.Itoa(st.Pid)+"/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	}
-	release := func() {
-		if mntns >= 0 {
-			go unix.Close(mntns)
-		}
-	}
 	if err := rt.start(st); err != nil {
-		release()
 		_ = rt.delete(st, true)
 		return -1, err
 	}
@@ -965,7 +949,6 @@ func (rt *Runtime) Run(id string, o CreateOpts, detach bool) (int, error) {
 	proc, _ := os.FindProcess(st.Pid) // our child: Wait works
 	code, err := sigs.wait(proc)
 	trace.Mark("run: exited")
-	release()
 	if derr := rt.delete(st, true); err == nil {
 		err = derr
 	}
