@@ -110,8 +110,7 @@ func waitExec(t *testing.T, pid int, comm string) {
 }
 
 // TestCgroupMountView: the container's /sys/fs/cgroup shows its own
-// cgroups, read-only, with or without a cgroup namespace (in one, each v1
-// hierarchy is mounted afresh rather than bound; see mountCgroup).
+// cgroups, read-only, with or without a cgroup namespace.
 func TestCgroupMountView(t *testing.T) {
 	if cgroup.Unified() {
 		t.Skip("checks the v1 hierarchies; this host has cgroup v2 only")

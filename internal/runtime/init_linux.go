@@ -100,17 +100,6 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 	if err := joinCgroups(cfg); err != nil {
 		return err
 	}
-	if cfg.NewCgroupNS {
-		// Unshared now, inside the container's cgroups, so those are the
-		// namespace's root (and what a cgroup mount shows, see
-		// mountCgroup).
-		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			return fmt.Errorf("unshare cgroup namespace: %w", err)
-		}
-	}
-	if err := initCgroupNS(cfg); err != nil {
-		return err
-	}
 	if cfg.NewNetNS {
 		if err := netlo.Up(); err != nil {
 			return fmt.Errorf("bring up loopback: %w", err)
@@ -139,6 +128,16 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 		return err
 	}
 	if _, _, err := conn.expect(msgHooksOK); err != nil {
+		return err
+	}
+	if cfg.NewCgroupNS {
+		// Unshared now, inside the container's cgroup, so that is the
+		// namespace's root.
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
+	}
+	if err := initCgroupNS(cfg); err != nil {
 		return err
 	}
 	if len(s.CreateContainer) > 0 {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -366,13 +365,6 @@ func (r *rootfs) mountCgroup(m specs.Mount, o mountOpts) error {
 	}
 	sortStrings(dirs)
 	flags := unix.MS_BIND | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | boolFlag(ro, unix.MS_RDONLY)
-	// In a cgroup namespace of its own (unshared once the init was in
-	// its cgroups) a fresh mount of each hierarchy has the container's
-	// cgroup as its root, which is what the bind shows, and takes its
-	// flags at once: one mount instead of a bind, a remount and their
-	// lookups, as crun does. Not in a user namespace, where the kernel
-	// refuses cgroup v1 mounts.
-	direct := r.cfg.NewCgroupNS && !r.userns
 	for _, dir := range dirs {
 		name := filepath.Base(strings.TrimSuffix(dir, cs.Path))
 		if _, err := os.Stat(dir); err != nil {
@@ -383,17 +375,6 @@ func (r *rootfs) mountCgroup(m specs.Mount, o mountOpts) error {
 		if err != nil {
 			return err
 		}
-		if direct {
-			ctrls := slices.Clone(byDir[dir])
-			slices.Sort(ctrls)
-			err = unix.Mount("cgroup", fdPath(d), "cgroup", flags&^unix.MS_BIND, strings.Join(ctrls, ","))
-			if err == nil {
-				d.Close()
-				cgroupLinks(r.root, m.Destination, name, byDir[dir])
-				continue
-			}
-			// Options this kernel's hierarchy does not match: bind it.
-		}
 		err = unix.Mount(dir, fdPath(d), "", unix.MS_BIND|unix.MS_REC, "")
 		d.Close()
 		if err != nil {
@@ -402,22 +383,16 @@ func (r *rootfs) mountCgroup(m specs.Mount, o mountOpts) error {
 		if err := r.remount(sub, flags); err != nil {
 			return err
 		}
-		cgroupLinks(r.root, m.Destination, name, byDir[dir])
+		for _, ctrl := range byDir[dir] {
+			if ctrl != "" && ctrl != name && !strings.Contains(ctrl, "=") {
+				_ = os.Symlink(name, filepath.Join(r.root, m.Destination, ctrl))
+			}
+		}
 	}
 	if ro {
 		return r.remount(m.Destination, unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC)
 	}
 	return nil
-}
-
-// cgroupLinks gives co-mounted controllers (cpu,cpuacct) their names as
-// symlinks, as on the host.
-func cgroupLinks(root, dest, name string, ctrls []string) {
-	for _, ctrl := range ctrls {
-		if ctrl != "" && ctrl != name && !strings.Contains(ctrl, "=") {
-			_ = os.Symlink(name, filepath.Join(root, dest, ctrl))
-		}
-	}
 }
 
 func boolFlag(b bool, f uintptr) uintptr {
