@@ -45,13 +45,11 @@ func main() {
 	// collecting garbage would only cost CPU. (The init is a separate
 	// process and a long `run` or `exec` waits with nothing allocated.)
 	debug.SetGCPercent(-1)
-	// Two Ps at most, whatever the host: the work is sequential, but the
-	// signal relay registers in the background (see runtime.startRelay),
-	// some 65 round trips to Go's signal-mask thread. With one P they
-	// took it from create at every step; measured side by side, two are
-	// 0.5 ms faster per run and cost no more CPU. More would only add
-	// idle Ps to spin and allocate.
-	goruntime.GOMAXPROCS(min(2, goruntime.NumCPU()))
+	// One P: the work is sequential, and idle Ps only spin, wake threads
+	// and hand each other the P around every blocking syscall. (Two were
+	// tried: measured to process exit, side by side, they cost 0.7 to
+	// 1.4 ms more CPU per run and no less wall.)
+	goruntime.GOMAXPROCS(1)
 	os.Exit(run(os.Args[1:]))
 }
 
