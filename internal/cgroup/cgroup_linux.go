@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/brigrt/brig/internal/rawio"
 	"golang.org/x/sys/unix"
 )
 
@@ -59,7 +60,7 @@ type mount struct {
 // every container's init is started, and mountinfo grows with the host's
 // containers.
 func v1Mounts() ([]mount, error) {
-	data, err := readAll("/proc/self/mountinfo", 16<<10)
+	data, err := rawio.ReadFile("/proc/self/mountinfo", 16<<10)
 	if err != nil {
 		return nil, err
 	}
@@ -101,33 +102,6 @@ func parseMounts(data []byte) []mount {
 		}
 	}
 	return out
-}
-
-// readAll reads a whole file with plain system calls, starting with a
-// buffer of size bytes.
-func readAll(path string, size int) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer unix.Close(fd)
-	buf := make([]byte, 0, size)
-	for {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, cap(buf))
-		}
-		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: path, Err: err}
-		}
-		if n == 0 {
-			return buf, nil
-		}
-		buf = buf[:len(buf)+n]
-	}
 }
 
 // dirs lists each distinct directory once, sorted (stable for tests).
@@ -474,7 +448,7 @@ func removeTree(dir string) error {
 // every cgroupfs file with the netpoller first, which costs more syscalls
 // than the read or write itself on the path of every container start.
 func read(dir, file string) (string, error) {
-	b, err := readAll(dir+"/"+file, 512)
+	b, err := rawio.ReadFile(dir+"/"+file, 512)
 	return strings.TrimSpace(string(b)), err
 }
 
