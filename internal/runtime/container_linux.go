@@ -463,19 +463,29 @@ func writeTimeOffsets(off map[string]specs.LinuxTimeOffset) error {
 }
 
 // sendConsole hands the pty master to the engine's console socket, the way
-// runc does (one SCM_RIGHTS message with the name as payload). Raw
-// syscalls: the net package would add a megabyte to every runtime start.
+// runc does (one SCM_RIGHTS message with the name as payload).
 func sendConsole(path string, fd int) error {
+	if err := sendFd(path, []byte("/dev/ptmx"), fd); err != nil {
+		return fmt.Errorf("console socket: %w", err)
+	}
+	return nil
+}
+
+// sendFd connects to the unix socket at path and sends payload with fd
+// attached, in one message: runc's way to hand over a console and a
+// seccomp listener. Raw system calls: the net package would add a
+// megabyte to every runtime start.
+func sendFd(path string, payload []byte, fd int) error {
 	s, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("console socket: %w", err)
+		return err
 	}
 	defer unix.Close(s)
 	if err := unix.Connect(s, &unix.SockaddrUnix{Name: path}); err != nil {
-		return fmt.Errorf("console socket %s: %w", path, err)
+		return fmt.Errorf("connect %s: %w", path, err)
 	}
-	if err := unix.Sendmsg(s, []byte("/dev/ptmx"), unix.UnixRights(fd), nil, 0); err != nil {
-		return fmt.Errorf("send console: %w", err)
+	if err := unix.Sendmsg(s, payload, unix.UnixRights(fd), nil, 0); err != nil {
+		return fmt.Errorf("send to %s: %w", path, err)
 	}
 	return nil
 }

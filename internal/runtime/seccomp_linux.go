@@ -52,11 +52,9 @@ func handOverListener(conn syncConn, p *seccomp.Program) error {
 }
 
 // sendSeccompListener hands a container's seccomp listener to the agent
-// at path the way runc does: one message on a new connection, the
-// ContainerProcessState as JSON with the fd attached (named "seccompFd"):
-// pid is the filtered process's, state the container's.
-// Raw system calls, as for the console socket: the net package would add
-// a megabyte to every runtime start.
+// at path the way runc does (see sendFd): the ContainerProcessState as
+// JSON with the fd attached (named "seccompFd"); pid is the filtered
+// process's, state the container's.
 func sendSeccompListener(path, metadata string, pid int, state specs.State, fd int) error {
 	msg, err := json.Marshal(specs.ContainerProcessState{
 		Version: specs.Version, Fds: []string{specs.SeccompFdName},
@@ -65,16 +63,8 @@ func sendSeccompListener(path, metadata string, pid int, state specs.State, fd i
 	if err != nil {
 		return err
 	}
-	s, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("seccomp agent: %w", err)
-	}
-	defer unix.Close(s)
-	if err := unix.Connect(s, &unix.SockaddrUnix{Name: path}); err != nil {
-		return fmt.Errorf("seccomp agent at listenerPath %s: %w", path, err)
-	}
-	if err := unix.Sendmsg(s, msg, unix.UnixRights(fd), nil, 0); err != nil {
-		return fmt.Errorf("seccomp agent at listenerPath %s: %w", path, err)
+	if err := sendFd(path, msg, fd); err != nil {
+		return fmt.Errorf("seccomp agent at listenerPath: %w", err)
 	}
 	return nil
 }
