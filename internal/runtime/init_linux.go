@@ -196,15 +196,9 @@ func initCreate(conn syncConn, cfg *initConfig) error {
 	if err != nil {
 		return err
 	}
-	filter, err := seccompFilter(s)
+	filter, err := seccompFilter(s, conn)
 	if err != nil {
 		return err
-	}
-	if filter != nil && filter.Notifies() {
-		if err := handOverListener(conn, filter); err != nil {
-			return err
-		}
-		filter = nil // loaded
 	}
 	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte("brig-init\x00")[0])), 0, 0, 0)
 	if err := conn.send(syncMsg{Type: msgReady}, -1); err != nil {
@@ -312,15 +306,9 @@ func initExec(conn syncConn, cfg *initConfig) error {
 	if err != nil {
 		return err
 	}
-	filter, err := seccompFilter(cfg.Spec)
+	filter, err := seccompFilter(cfg.Spec, conn)
 	if err != nil {
 		return err
-	}
-	if filter != nil && filter.Notifies() {
-		if err := handOverListener(conn, filter); err != nil {
-			return err
-		}
-		filter = nil // loaded
 	}
 	// The sync socket is close-on-exec: the parent sees EOF once execve
 	// succeeded, or the error message below if it did not.

@@ -11,15 +11,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// seccompFilter is the spec's filter, compiled by the runtime and ready
-// to be loaded on this thread; nil when the spec has none.
-func seccompFilter(s *initSpec) (*seccomp.Program, error) {
+// seccompFilter is the spec's filter, compiled by the runtime, for
+// finalize to load on this thread; nil when there is none left to load.
+// A filter with NOTIFY rules is loaded here instead, while the runtime
+// still listens on conn (see handOverListener).
+func seccompFilter(s *initSpec, conn syncConn) (*seccomp.Program, error) {
 	if len(s.Seccomp) == 0 {
 		return nil, nil
 	}
 	p, err := seccomp.FromBytes(s.Seccomp, s.SeccompFlags)
 	if err != nil {
 		return nil, fmt.Errorf("seccomp: %w", err)
+	}
+	if p.Notifies() {
+		return nil, handOverListener(conn, p)
 	}
 	return p, nil
 }
