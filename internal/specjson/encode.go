@@ -16,6 +16,13 @@ type encoder struct {
 	err error
 }
 
+// encode runs fn on a fresh encoder and returns what it wrote.
+func encode(fn func(*encoder)) ([]byte, error) {
+	e := &encoder{b: make([]byte, 0, 4096)}
+	fn(e)
+	return e.b, e.err
+}
+
 // key writes a field's name, after a comma unless it is the first.
 func (e *encoder) key(first *bool, name string) {
 	if !*first {

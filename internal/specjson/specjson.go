@@ -28,9 +28,7 @@ func DecodeSpec(data []byte, s *specs.Spec) error {
 
 // EncodeSpec encodes s as json.Marshal would.
 func EncodeSpec(s *specs.Spec) ([]byte, error) {
-	e := &encoder{b: make([]byte, 0, 4096)}
-	encSpecsSpec(e, s)
-	return e.b, e.err
+	return encode(func(e *encoder) { encSpecsSpec(e, s) })
 }
 
 // DecodeInit decodes the init's config into c, as json.Unmarshal would.
@@ -40,9 +38,7 @@ func DecodeInit(data []byte, c *wire.InitConfig) error {
 
 // EncodeInit encodes c as json.Marshal would.
 func EncodeInit(c *wire.InitConfig) ([]byte, error) {
-	e := &encoder{b: make([]byte, 0, 4096)}
-	encWireInitConfig(e, c)
-	return e.b, e.err
+	return encode(func(e *encoder) { encWireInitConfig(e, c) })
 }
 
 // DecodeState decodes a state.json document into s, as json.Unmarshal would.
@@ -52,7 +48,5 @@ func DecodeState(data []byte, s *wire.State) error {
 
 // EncodeState encodes s as json.Marshal would.
 func EncodeState(s *wire.State) ([]byte, error) {
-	e := &encoder{b: make([]byte, 0, 4096)}
-	encWireState(e, s)
-	return e.b, e.err
+	return encode(func(e *encoder) { encWireState(e, s) })
 }
