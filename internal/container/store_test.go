@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-func TestCreateGetNames(t *testing.T) {
+// storeWithWeb is a fresh store holding one container, named web.
+func storeWithWeb(t *testing.T) (*Store, *Record) {
+	t.Helper()
 	s, err := Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -17,6 +19,11 @@ func TestCreateGetNames(t *testing.T) {
 	if err := s.Create(a); err != nil {
 		t.Fatal(err)
 	}
+	return s, a
+}
+
+func TestCreateGetNames(t *testing.T) {
+	s, a := storeWithWeb(t)
 	if err := s.Create(&Record{ID: NewID(), Name: "web"}); err == nil || !strings.Contains(err.Error(), "already in use") {
 		t.Fatalf("duplicate name: %v", err)
 	}
@@ -73,14 +80,7 @@ func TestExit(t *testing.T) {
 // before its record was written does not hold the name, and a store made
 // before the index existed is indexed at its next create.
 func TestNameIndex(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &Record{ID: NewID(), Name: "web", Created: time.Now()}
-	if err := s.Create(a); err != nil {
-		t.Fatal(err)
-	}
+	s, a := storeWithWeb(t)
 	if err := s.Remove(a.ID); err != nil {
 		t.Fatal(err)
 	}
