@@ -11,7 +11,7 @@ import (
 // relay passes the signals this process receives on to a container's
 // process, as runc does for a foreground run or exec.
 //
-// os/signal registers each signal with a round trip to the runtime's
+// os/signal registers each signal with a round trip to Go's
 // signal-mask thread: about a millisecond for all of them, and as much
 // again to unregister. A relay is therefore started before the container
 // is created and registers in the background, while the container's init
