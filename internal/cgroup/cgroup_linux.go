@@ -413,22 +413,28 @@ func (m *Manager) OOMKills() (uint64, error) {
 }
 
 // Destroy removes the container's cgroup directories, deepest first.
-// The processes must be gone already.
-func (m *Manager) Destroy() error {
-	var errs []string
+// The processes must be gone already; a cgroup still busy with one that
+// is exiting is retried for up to 200 ms.
+func (m *Manager) Destroy() error { return m.remove(200) }
+
+// TryDestroy is Destroy without the wait: it fails at once, with an error
+// wrapping EBUSY, when a task is still in one of the cgroups. Callers
+// that only know the container's init is gone try it before looking for
+// stragglers, which means reading every hierarchy's cgroup.procs.
+func (m *Manager) TryDestroy() error { return m.remove(0) }
+
+func (m *Manager) remove(tries int) error {
+	var errs []error
 	for _, d := range m.dirs() {
-		if err := removeTree(d); err != nil {
-			errs = append(errs, err.Error())
+		if err := removeTree(d, tries); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	if len(errs) > 0 {
-		return errors.New(strings.Join(errs, "; "))
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
-func removeTree(dir string) error {
-	if err := eachChild(dir, removeTree); err != nil {
+func removeTree(dir string, tries int) error {
+	if err := eachChild(dir, func(d string) error { return removeTree(d, tries) }); err != nil {
 		return err
 	}
 	// A task that just exited can keep the cgroup busy for a moment.
@@ -437,7 +443,7 @@ func removeTree(dir string) error {
 		if err == nil || err == unix.ENOENT {
 			return nil
 		}
-		if err != unix.EBUSY || i == 200 {
+		if err != unix.EBUSY || i >= tries {
 			return fmt.Errorf("remove cgroup %s: %w", dir, err)
 		}
 		time.Sleep(time.Millisecond)

@@ -55,5 +55,8 @@ func (m *Manager) OOMKills() (uint64, error) { return 0, ErrUnsupported }
 // Destroy fails off Linux.
 func (m *Manager) Destroy() error { return ErrUnsupported }
 
+// TryDestroy fails off Linux.
+func (m *Manager) TryDestroy() error { return ErrUnsupported }
+
 // Set fails off Linux.
 func (m *Manager) Set(r *specs.LinuxResources) error { return ErrUnsupported }

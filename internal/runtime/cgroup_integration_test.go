@@ -116,9 +116,17 @@ func TestCgroupMountView(t *testing.T) {
 		t.Skip("checks the v1 hierarchies; this host has cgroup v2 only")
 	}
 	script := `cat /sys/fs/cgroup/pids/cgroup.procs | wc -l; cat /proc/self/cgroup; ` +
-		`touch /sys/fs/cgroup/pids/x 2>&1; grep ' /sys/fs/cgroup/' /proc/self/mountinfo`
-	for _, cgns := range []bool{true, false} {
-		t.Run("cgroupns="+strconv.FormatBool(cgns), func(t *testing.T) {
+		`touch /sys/fs/cgroup/pids/x 2>&1; readlink /sys/fs/cgroup/cpu; ` +
+		`grep ' /sys/fs/cgroup/' /proc/self/mountinfo`
+	for _, c := range []struct{ cgns, old bool }{{true, false}, {false, false}, {true, true}} {
+		cgns := c.cgns
+		name := "cgroupns=" + strconv.FormatBool(cgns)
+		if c.old {
+			name += "/kernel-without-mount-api"
+		}
+		t.Run(name, func(t *testing.T) {
+			testOldKernel = c.old
+			defer func() { testOldKernel = false }()
 			b := newBundle(t, []string{"/bin/sh", "-c", script}, func(s *specs.Spec) {
 				var ns []specs.LinuxNamespace
 				for _, n := range s.Linux.Namespaces {
@@ -148,8 +156,11 @@ func TestCgroupMountView(t *testing.T) {
 			for _, l := range lines {
 				if strings.Contains(l, " - cgroup ") {
 					mounts++
-					if !strings.Contains(strings.Fields(l)[5], "ro") {
-						t.Errorf("not read-only: %s", l)
+					opts := "," + strings.Fields(l)[5] + ","
+					for _, o := range []string{",ro,", ",nosuid,", ",nodev,", ",noexec,"} {
+						if !strings.Contains(opts, o) {
+							t.Errorf("not %s: %s", strings.Trim(o, ","), l)
+						}
 					}
 				}
 				if cgns && strings.Contains(l, ":pids:") && !strings.HasSuffix(l, ":/") {
@@ -158,6 +169,58 @@ func TestCgroupMountView(t *testing.T) {
 			}
 			if mounts < 2 {
 				t.Errorf("%d cgroup hierarchies mounted:\n%s", mounts, out)
+			}
+			// Co-mounted controllers are reached through symlinks, as on
+			// the host.
+			if host, err := os.Readlink("/sys/fs/cgroup/cpu"); err == nil && !strings.Contains(out, "\n"+host+"\n") {
+				t.Errorf("/sys/fs/cgroup/cpu is not a symlink to %s:\n%s", host, out)
+			}
+		})
+	}
+}
+
+// TestDeleteForceKillsEverything: delete --force of a paused container
+// leaves none of its processes, cgroups or state. With its own pid
+// namespace the kernel takes the rest down with the init; sharing the
+// host's, a process outlives the init and has to be found in the cgroup
+// and killed.
+func TestDeleteForceKillsEverything(t *testing.T) {
+	for _, hostPID := range []bool{false, true} {
+		t.Run("host-pid="+strconv.FormatBool(hostPID), func(t *testing.T) {
+			rt := newRuntime(t)
+			b := newBundle(t, []string{"sh", "-c", "sleep 100 & exec sleep 101"}, func(s *specs.Spec) {
+				if hostPID {
+					var ns []specs.LinuxNamespace
+					for _, n := range s.Linux.Namespaces {
+						if n.Type != specs.PIDNamespace {
+							ns = append(ns, n)
+						}
+					}
+					s.Linux.Namespaces = ns
+				}
+			})
+			st, err := rt.Create("d", CreateOpts{Bundle: b})
+			must(t, err)
+			defer rt.Delete("d", true)
+			must(t, rt.Start("d"))
+			waitExec(t, st.Pid, "sleep")
+			var pids []int
+			for i := 0; i < 500 && len(pids) < 2; i++ {
+				pids, _ = rt.Pids("d")
+				time.Sleep(10 * time.Millisecond)
+			}
+			if len(pids) != 2 {
+				t.Fatalf("pids = %v, want the init and its background sleep", pids)
+			}
+			must(t, rt.Pause("d"))
+			must(t, rt.Delete("d", true))
+			for _, p := range pids {
+				if s, err := readStat(p); err == nil && s.state != 'Z' && s.state != 'X' {
+					t.Errorf("pid %d survived delete --force (state %c)", p, s.state)
+				}
+			}
+			if bad := leftovers(t, rt, "d", ""); len(bad) > 0 {
+				t.Fatalf("left behind %v", bad)
 			}
 		})
 	}

@@ -83,8 +83,9 @@ func startInCgroup(cmd *exec.Cmd, m *cgroup.Manager, join []specs.LinuxNamespace
 	return nil
 }
 
-// testOldKernel makes startInCgroup act as on a kernel without
-// CLONE_INTO_CGROUP, so the integration tests can check the fallback.
+// testOldKernel makes the runtime act as on a kernel without
+// CLONE_INTO_CGROUP (startInCgroup) and the init as on one without the new
+// mount API (cloneTree), so the integration tests can check the fallbacks.
 var testOldKernel bool
 
 // killCgroup SIGKILLs every process in the cgroup until it is empty. If

@@ -197,7 +197,7 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 		ID:    id, Spec: ispec, Process: spec.Process, Bundle: bundle,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
 		FifoFd: syncFd + 1, NewUserNS: newUser, NewNetNS: newNet, NewCgroupNS: newCgroup,
-		Cgroup: st.Cgroup,
+		Cgroup: st.Cgroup, OldKernel: testOldKernel,
 	}
 	if cgNS != nil {
 		cfg.CgroupNsFd = syncFd + 3
@@ -697,14 +697,19 @@ func (rt *Runtime) destroy(st *State) {
 	m := st.Cgroup
 	if st.alive() {
 		_ = killPid(st.Pid, unix.SIGKILL)
+		if m != nil {
+			_ = m.Freeze(false) // a paused init must run to die
+		}
 	}
-	if m != nil {
-		_ = killCgroup(m)
-	}
-	trace.Mark("destroy: killed")
 	waitGone(st)
-	trace.Mark("destroy: gone")
-	if m != nil {
+	trace.Mark("destroy: init gone")
+	// With the init gone, its cgroups are usually empty already: the
+	// kernel killed the rest of a private pid namespace with it. Removing
+	// them is the cheapest proof. Only when one is busy (a shared pid
+	// namespace, say) are its processes looked up and killed.
+	if m != nil && m.TryDestroy() != nil {
+		_ = killCgroup(m)
+		trace.Mark("destroy: cgroup killed")
 		if err := m.Destroy(); err != nil {
 			rt.warn("%v", err)
 		}

@@ -97,6 +97,7 @@ func Init() {
 
 func initCreate(conn syncConn, cfg *initConfig) error {
 	s := cfg.Spec
+	testOldKernel = cfg.OldKernel
 	if err := joinCgroups(cfg); err != nil {
 		return err
 	}

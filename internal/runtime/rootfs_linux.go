@@ -341,14 +341,18 @@ func (r *rootfs) mountCgroup(m specs.Mount, o mountOpts) error {
 		if cs.V2 == "" {
 			return nil
 		}
-		if err := unix.Mount(cs.V2, fdPath(dest), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return err
-		}
-		return r.remount(m.Destination, o.flags|unix.MS_BIND)
+		return r.bindTree(cs.V2, dest, "", m.Destination, o.flags)
 	}
 	if err := unix.Mount("tmpfs", fdPath(dest), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755"); err != nil {
 		return err
 	}
+	// The fresh tmpfs, not the directory it covers. Nothing but this init
+	// can reach it yet, so names are created in it directly.
+	top, err := r.open(m.Destination)
+	if err != nil {
+		return err
+	}
+	defer top.Close()
 	// One bind per hierarchy; co-mounted controllers (cpu,cpuacct) get
 	// symlinks, as on the host.
 	byDir := map[string][]string{}
@@ -364,28 +368,19 @@ func (r *rootfs) mountCgroup(m specs.Mount, o mountOpts) error {
 		dirs = append(dirs, d)
 	}
 	sortStrings(dirs)
-	flags := unix.MS_BIND | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | boolFlag(ro, unix.MS_RDONLY)
+	flags := unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | boolFlag(ro, unix.MS_RDONLY)
 	for _, dir := range dirs {
 		name := filepath.Base(strings.TrimSuffix(dir, cs.Path))
-		if _, err := os.Stat(dir); err != nil {
+		err := r.bindTree(dir, top, name, filepath.Join(m.Destination, name), flags)
+		if errors.Is(err, os.ErrNotExist) {
 			continue // a hierarchy the container has no directory in
 		}
-		sub := filepath.Join(m.Destination, name)
-		d, err := r.mkdest(sub, false)
-		if err != nil {
-			return err
-		}
-		err = unix.Mount(dir, fdPath(d), "", unix.MS_BIND|unix.MS_REC, "")
-		d.Close()
 		if err != nil {
 			return fmt.Errorf("bind %s: %w", dir, err)
 		}
-		if err := r.remount(sub, flags); err != nil {
-			return err
-		}
 		for _, ctrl := range byDir[dir] {
 			if ctrl != "" && ctrl != name && !strings.Contains(ctrl, "=") {
-				_ = os.Symlink(name, filepath.Join(r.root, m.Destination, ctrl))
+				_ = unix.Symlinkat(name, int(top.Fd()), ctrl)
 			}
 		}
 	}
@@ -393,6 +388,40 @@ func (r *rootfs) mountCgroup(m specs.Mount, o mountOpts) error {
 		return r.remount(m.Destination, unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC)
 	}
 	return nil
+}
+
+// bindTree binds the host directory src, recursively and with flags
+// (MS_RDONLY, MS_NOSUID, ...), onto name under dir, creating that
+// directory; name "" means dir itself. dest is the same place as a path
+// in the rootfs, for kernels without the new mount API. A missing src
+// is an error wrapping os.ErrNotExist.
+func (r *rootfs) bindTree(src string, dir *os.File, name, dest string, flags uintptr) error {
+	tree, err := cloneTree(unix.AT_FDCWD, src, 0, flags)
+	if err == nil {
+		if name != "" {
+			if err := unix.Mkdirat(int(dir.Fd()), name, 0o755); err != nil && err != unix.EEXIST {
+				unix.Close(tree)
+				return err
+			}
+		}
+		return attachTree(tree, int(dir.Fd()), name)
+	}
+	if err != errNoMountAPI {
+		return &os.PathError{Op: "open_tree", Path: src, Err: err}
+	}
+	if _, err := os.Stat(src); err != nil {
+		return err
+	}
+	d, err := r.mkdest(dest, false)
+	if err != nil {
+		return err
+	}
+	err = unix.Mount(src, fdPath(d), "", unix.MS_BIND|unix.MS_REC, "")
+	d.Close()
+	if err != nil {
+		return err
+	}
+	return r.remount(dest, flags|unix.MS_BIND)
 }
 
 func boolFlag(b bool, f uintptr) uintptr {
@@ -548,6 +577,13 @@ func maskPaths(paths []string, label string) error {
 			}
 			return unix.Mount("tmpfs", fdPath(f), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, data)
 		}
+		tree, err := cloneTree(int(null.Fd()), "", unix.AT_EMPTY_PATH, 0)
+		if err == nil {
+			return attachTree(tree, int(f.Fd()), "")
+		}
+		if err != errNoMountAPI {
+			return err
+		}
 		return unix.Mount(fdPath(null), fdPath(f), "", unix.MS_BIND, "")
 	})
 }
@@ -577,9 +613,18 @@ func eachInRoot(paths []string, what string, fn func(root *os.File, p string, f 
 	return nil
 }
 
-// readonlyPaths bind-mounts each path onto itself and makes it read-only.
+// readonlyPaths bind-mounts each path onto itself and makes it read-only
+// (with nosuid, nodev and noexec).
 func readonlyPaths(paths []string) error {
+	const ro = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	return eachInRoot(paths, "readonly path", func(root *os.File, p string, f *os.File) error {
+		tree, err := cloneTree(int(f.Fd()), "", unix.AT_EMPTY_PATH, ro)
+		if err == nil {
+			return attachTree(tree, int(f.Fd()), "")
+		}
+		if err != errNoMountAPI {
+			return err
+		}
 		if err := unix.Mount(fdPath(f), fdPath(f), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return err
 		}
@@ -589,6 +634,6 @@ func readonlyPaths(paths []string) error {
 			return err
 		}
 		defer g.Close()
-		return remountPath(fdPath(g), unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC)
+		return remountPath(fdPath(g), ro)
 	})
 }

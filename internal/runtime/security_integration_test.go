@@ -221,20 +221,27 @@ func TestMaskedPathDevNullSymlink(t *testing.T) {
 	}
 }
 
-// Masked and read-only paths as the kernel reports them.
+// Masked and read-only paths as the kernel reports them, made with the
+// new mount API and, as on an older kernel, with mount(2).
 func TestMaskedAndReadonlyPaths(t *testing.T) {
-	res := probeResults(t, nil, "read:/proc/timer_list", "write:/proc/sys/kernel/domainname", "mountinfo")
-	if r := res["read:/proc/timer_list"]; r != "ok:" {
-		t.Errorf("/proc/timer_list read = %q, want empty (masked by /dev/null)", r)
-	}
-	if w := res["write:/proc/sys/kernel/domainname"]; w != "EROFS" {
-		t.Errorf("write to /proc/sys = %q, want EROFS", w)
-	}
-	mi := res["mountinfo"]
-	for _, want := range []string{" /proc/timer_list ", " /proc/sys ro,", " /sys ro,", " /proc/acpi ro,"} {
-		if !strings.Contains(mi, want) {
-			t.Errorf("mountinfo lacks %q", want)
-		}
+	for _, old := range []bool{false, true} {
+		t.Run("old-kernel="+strconv.FormatBool(old), func(t *testing.T) {
+			testOldKernel = old
+			defer func() { testOldKernel = false }()
+			res := probeResults(t, nil, "read:/proc/timer_list", "write:/proc/sys/kernel/domainname", "mountinfo")
+			if r := res["read:/proc/timer_list"]; r != "ok:" {
+				t.Errorf("/proc/timer_list read = %q, want empty (masked by /dev/null)", r)
+			}
+			if w := res["write:/proc/sys/kernel/domainname"]; w != "EROFS" {
+				t.Errorf("write to /proc/sys = %q, want EROFS", w)
+			}
+			mi := res["mountinfo"]
+			for _, want := range []string{" /proc/timer_list ", " /proc/sys ro,nosuid,nodev,noexec,", " /sys ro,", " /proc/acpi ro,"} {
+				if !strings.Contains(mi, want) {
+					t.Errorf("mountinfo lacks %q:\n%s", want, mi)
+				}
+			}
+		})
 	}
 }
 

@@ -119,7 +119,7 @@ func encSpecsSpec(e *encoder, v *specs.Spec) {
 	e.b = append(e.b, '}')
 }
 
-var namesWireInitConfig = []string{"trace", "id", "exec", "spec", "process", "bundle", "noPivot", "noNewKeyring", "preserveFds", "fifoFd", "mntnsFd", "cgroupnsFd", "newUserns", "newNetns", "newCgroupns", "cgroup"}
+var namesWireInitConfig = []string{"trace", "id", "exec", "spec", "process", "bundle", "noPivot", "noNewKeyring", "preserveFds", "fifoFd", "mntnsFd", "cgroupnsFd", "newUserns", "newNetns", "newCgroupns", "cgroup", "oldKernel"}
 
 func decWireInitConfig(d *decoder, v *wire.InitConfig) {
 	if d.null() {
@@ -162,6 +162,8 @@ func decWireInitConfig(d *decoder, v *wire.InitConfig) {
 			decBool(d, &v.NewCgroupNS, "struct field InitConfig.newCgroupns of type bool")
 		case 15:
 			decPtr(d, &v.Cgroup, decCgroupManager)
+		case 16:
+			decBool(d, &v.OldKernel, "struct field InitConfig.oldKernel of type bool")
 		default:
 			d.skip()
 		}
@@ -226,6 +228,10 @@ func encWireInitConfig(e *encoder, v *wire.InitConfig) {
 	if v.Cgroup != nil {
 		e.key(&first, "\"cgroup\":")
 		encPtr(e, &v.Cgroup, encCgroupManager)
+	}
+	if v.OldKernel {
+		e.key(&first, "\"oldKernel\":")
+		encBool(e, &v.OldKernel)
 	}
 	e.b = append(e.b, '}')
 }

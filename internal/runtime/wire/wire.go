@@ -48,6 +48,9 @@ type InitConfig struct {
 	NewNetNS     bool            `json:"newNetns,omitempty"`
 	NewCgroupNS  bool            `json:"newCgroupns,omitempty"`
 	Cgroup       *cgroup.Manager `json:"cgroup,omitempty"`
+	// OldKernel is for tests: act as on a kernel without the new mount
+	// API, to cover the mount(2) fallback.
+	OldKernel bool `json:"oldKernel,omitempty"`
 }
 
 // InitSpec is the part of the OCI spec the container's init acts on, with
