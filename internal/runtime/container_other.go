@@ -65,3 +65,6 @@ func (rt *Runtime) Run(id string, o CreateOpts, detach bool) (int, error) {
 
 // StateJSON fails off Linux.
 func (rt *Runtime) StateJSON(id string) ([]byte, error) { return nil, ErrUnsupported }
+
+// OwnSignals does nothing off Linux.
+func OwnSignals() {}

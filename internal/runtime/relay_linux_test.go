@@ -3,6 +3,7 @@ package runtime
 import (
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,5 +55,55 @@ func TestRelayWaitForwards(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		_ = cmd.Process.Kill()
 		t.Fatal("SIGTERM was not relayed to the child")
+	}
+}
+
+// The relay's own handler (OwnSignals), in a child process of this test
+// binary since it takes the signals for good: each signal it passes on
+// arrives once, in the order sent, and none of them kills the process.
+func TestOwnSignals(t *testing.T) {
+	if os.Getenv("BRIG_TEST_OWN_SIGNALS") != "1" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestOwnSignals$", "-test.v")
+		cmd.Env = append(os.Environ(), "BRIG_TEST_OWN_SIGNALS=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestOwnSignals") {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		return
+	}
+	OwnSignals()
+	r := startRelay()
+	if handler, _ := handlerAddrs(); handler != 0 && !sigs.ok {
+		t.Fatal("the handler was not installed")
+	}
+	want := append([]unix.Signal{}, relaySignals...)
+	for s := sigrtmin; s <= sigrtmax; s++ {
+		want = append(want, unix.Signal(s))
+	}
+	for _, s := range want {
+		must(t, unix.Kill(os.Getpid(), s))
+		select {
+		case got := <-r.ch:
+			if got != s {
+				t.Fatalf("sent %v, received %v", s, got)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%v never arrived", s)
+		}
+	}
+	select {
+	case got := <-r.ch:
+		t.Fatalf("received %v, sent nothing more", got)
+	case <-time.After(20 * time.Millisecond):
+	}
+	// SIGPIPE stays with os/signal, so it does not kill the process either.
+	must(t, unix.Kill(os.Getpid(), unix.SIGPIPE))
+	select {
+	case got := <-r.ch:
+		if got != unix.SIGPIPE {
+			t.Fatalf("sent SIGPIPE, received %v", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("SIGPIPE never arrived")
 	}
 }
