@@ -21,37 +21,50 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// CVE-2019-5736: the init that waits in the container is a sealed memfd,
-// so /proc/PID/exe leads to nothing that can be written, and the host
-// binary is never exposed.
+// CVE-2019-5736: the init that waits in the container runs from a
+// read-only mount that no mount namespace shows (a detached copy made with
+// open_tree, or on an older kernel a bind detached after opening), or from
+// a sealed memfd, so /proc/PID/exe leads to nothing that can be written,
+// and the host binary is never exposed.
 func TestSealedExe(t *testing.T) {
-	rt := newRuntime(t)
-	b := newBundle(t, []string{"true"}, nil)
-	st, err := rt.Create("x", CreateOpts{Bundle: b})
-	must(t, err)
-	defer rt.Delete("x", true)
-	exe := "/proc/" + strconv.Itoa(st.Pid) + "/exe"
-	target, err := os.Readlink(exe)
-	must(t, err)
-	// A detached bind mount of a single file reads as "/".
-	if !strings.HasPrefix(target, "/memfd:brig-runtime") && target != "/" {
-		t.Fatalf("init exe is %q, want the detached read-only bind or the sealed memfd", target)
-	}
-	// The exe's mount is detached: no mount namespace shows it.
-	mi, _ := os.ReadFile("/proc/self/mountinfo")
-	if strings.Contains(string(mi), ".runtime-exe") {
-		t.Fatal("the read-only bind of the runtime is still mounted")
-	}
-	f, err := os.OpenFile(exe, os.O_WRONLY, 0)
-	if err == nil {
-		_, err = f.Write([]byte("evil"))
-		f.Close()
-	}
-	if err == nil {
-		t.Fatal("writing the init's executable succeeded")
-	}
-	if !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.ETXTBSY) && !errors.Is(err, unix.EROFS) {
-		t.Fatalf("write to init exe: %v, want EPERM, ETXTBSY or EROFS", err)
+	for _, old := range []bool{false, true} {
+		t.Run("old-kernel="+strconv.FormatBool(old), func(t *testing.T) {
+			testOldKernel = old
+			defer func() { testOldKernel = false }()
+			rt := newRuntime(t)
+			b := newBundle(t, []string{"true"}, nil)
+			st, err := rt.Create("x", CreateOpts{Bundle: b})
+			must(t, err)
+			defer rt.Delete("x", true)
+			exe := "/proc/" + strconv.Itoa(st.Pid) + "/exe"
+			target, err := os.Readlink(exe)
+			must(t, err)
+			// A detached mount of a single file reads as "/".
+			if target != "/" {
+				t.Fatalf("init exe is %q, want the binary on a detached mount", target)
+			}
+			var fs unix.Statfs_t
+			must(t, unix.Statfs(exe, &fs))
+			if fs.Flags&unix.ST_RDONLY == 0 {
+				t.Fatalf("the init's exe is on a writable mount (flags %#x)", fs.Flags)
+			}
+			// The exe's mount is detached: no mount namespace shows it.
+			mi, _ := os.ReadFile("/proc/self/mountinfo")
+			if strings.Contains(string(mi), ".runtime-exe") {
+				t.Fatal("the read-only bind of the runtime is still mounted")
+			}
+			f, err := os.OpenFile(exe, os.O_WRONLY, 0)
+			if err == nil {
+				_, err = f.Write([]byte("evil"))
+				f.Close()
+			}
+			if err == nil {
+				t.Fatal("writing the init's executable succeeded")
+			}
+			if !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.ETXTBSY) && !errors.Is(err, unix.EROFS) {
+				t.Fatalf("write to init exe: %v, want EPERM, ETXTBSY or EROFS", err)
+			}
+		})
 	}
 	// And the memfd fallback is sealed the same way.
 	mem, err := memfdCopy("/proc/self/exe")
