@@ -78,13 +78,21 @@ func (c syncConn) recv() (syncMsg, int, error) {
 		// Peek at the packet's size first: most messages are tiny, the
 		// config can be large, and one buffer of maxSyncSize per message
 		// would cost memory for nothing.
-		size, _, err := unix.Recvfrom(int(c.f.Fd()), nil, unix.MSG_PEEK|unix.MSG_TRUNC)
-		if err == unix.EINTR {
+		//
+		// This is where either side waits for the other, for a
+		// millisecond or so at a time, and it waits without telling Go's
+		// scheduler (a raw system call): otherwise Go's monitor thread
+		// takes the one P away after 20 µs, hands it back when the call
+		// returns, and keeps waking every 20 µs to watch for the next
+		// call. Nothing else in either process has to run meanwhile.
+		r, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, c.f.Fd(), 0, 0, unix.MSG_PEEK|unix.MSG_TRUNC, 0, 0)
+		if errno == unix.EINTR {
 			continue
 		}
-		if err != nil {
-			return syncMsg{}, -1, err
+		if errno != 0 {
+			return syncMsg{}, -1, errno
 		}
+		size := int(r)
 		if size > maxSyncSize {
 			return syncMsg{}, -1, fmt.Errorf("sync message of %d bytes is too large", size)
 		}
