@@ -24,6 +24,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/brigrt/brig/internal/rawio"
 	"github.com/brigrt/brig/internal/runtime"
 	"github.com/brigrt/brig/internal/tinyinit"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -55,6 +56,11 @@ func main() {
 	runtime.OwnSignals()
 	os.Exit(run(os.Args[1:]))
 }
+
+// stderr is fd 2 without os.File: with the relay's signal handler (see
+// runtime.OwnSignals) a closed stderr is then a write error, not the
+// death by SIGPIPE of a runtime that has a container to delete.
+var stderr = rawio.FD(2)
 
 // globals are the flags before the command.
 type globals struct {
@@ -90,7 +96,7 @@ func run(args []string) int {
 		g.logOut = f
 	}
 	if len(rest) == 0 {
-		fmt.Fprintln(os.Stderr, usage)
+		fmt.Fprintln(stderr, usage)
 		return 1
 	}
 	if g.systemdCgroup {
@@ -147,13 +153,13 @@ commands: create start run state kill delete exec ps list pause resume features 
 // file), plain text on stderr always.
 func (g *globals) fail(err error) int {
 	g.logLine("error", err.Error())
-	fmt.Fprintln(os.Stderr, "brig-runtime:", err)
+	fmt.Fprintln(stderr, "brig-runtime:", err)
 	return 1
 }
 
 func (g *globals) warn(msg string) {
 	if g.logOut == nil {
-		fmt.Fprintln(os.Stderr, "brig-runtime: warning:", msg)
+		fmt.Fprintln(stderr, "brig-runtime: warning:", msg)
 		return
 	}
 	// Podman parses the whole log as one JSON object, so only errors go

@@ -8,6 +8,7 @@ package rawio
 import (
 	"os"
 	"slices"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -37,4 +38,25 @@ func ReadFile(path string, size int) ([]byte, error) {
 		}
 		buf = buf[:len(buf)+n]
 	}
+}
+
+// FD writes to a file descriptor with plain write(2) calls. Unlike
+// os.Stdout and os.Stderr, a write to a closed pipe is just an EPIPE
+// error: os.File's write to fd 1 or 2 kills the program with SIGPIPE
+// unless os/signal has been asked for that signal.
+type FD int
+
+func (f FD) Write(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := unix.Write(int(f), p[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, &os.PathError{Op: "write", Path: "fd " + strconv.Itoa(int(f)), Err: err}
+		}
+		n += m
+	}
+	return n, nil
 }

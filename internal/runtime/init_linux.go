@@ -15,6 +15,7 @@ import (
 
 	"github.com/brigrt/brig/internal/caps"
 	"github.com/brigrt/brig/internal/netlo"
+	"github.com/brigrt/brig/internal/rawio"
 	"github.com/brigrt/brig/internal/runtime/wire"
 	"github.com/brigrt/brig/internal/seccomp"
 	"github.com/brigrt/brig/internal/specjson"
@@ -60,7 +61,7 @@ func Init() {
 	debug.SetGCPercent(-1)
 	fd, err := strconv.Atoi(os.Getenv(envSync))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "brig-runtime init: no sync fd")
+		fmt.Fprintln(rawio.FD(2), "brig-runtime init: no sync fd")
 		os.Exit(1)
 	}
 	os.Unsetenv(envSync)
@@ -263,7 +264,7 @@ func initCgroupNS(cfg *initConfig) error {
 
 // fatal reports an error after the parent is gone: stderr is all we have.
 func fatal(err error) {
-	fmt.Fprintln(os.Stderr, "brig-runtime init:", err)
+	fmt.Fprintln(rawio.FD(2), "brig-runtime init:", err)
 	os.Exit(127)
 }
 
@@ -505,7 +506,10 @@ func apparmorEnabled() bool {
 func warnf(format string, a ...any) {
 	// The parent forwards stderr lines starting with this prefix to the
 	// runtime log; for a detached process they are lost, which is fine.
-	fmt.Fprintf(os.Stderr, "brig-runtime: warning: "+format+"\n", a...)
+	// Not os.Stderr: its write to a closed pipe would kill the init
+	// (os.epipecheck), and as a pid namespace's init it cannot even die of
+	// the SIGPIPE it raises, so it would exit with status 2 instead.
+	fmt.Fprintf(rawio.FD(2), "brig-runtime: warning: "+format+"\n", a...)
 }
 
 // setUser switches to the process's uid, gid and groups while keeping the

@@ -23,17 +23,22 @@ import (
 // rt_sigaction per signal.
 //
 // It takes the signals os/signal would deliver to a program, minus those
-// the relay ignores (SIGCHLD, SIGURG; SIGPIPE, see subscribe) and those
-// the Go runtime needs: the synchronous ones (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
-// SIGSYS, SIGSTKFLT), SIGPROF, and 32 and 33, which the C library keeps
-// for itself. Once taken, a signal stays with this handler for the life
-// of the process: os/signal cannot get it back (Go only reinstalls its
-// own handler for a signal it has never handled), hence OwnSignals.
+// the Go runtime needs: the synchronous ones (SIGSEGV, SIGBUS, SIGFPE,
+// SIGILL, SIGTRAP, SIGSYS, SIGSTKFLT), SIGPROF, SIGURG (preemption), SIGCHLD
+// (which the relay ignores anyway), and 32 and 33, which the C library
+// keeps for itself. SIGPIPE is taken too (the relays ignore it), so a write to a
+// closed pipe is an EPIPE error rather than the death of a runtime with a
+// container to delete; only os.Stdout and os.Stderr still kill the
+// program on EPIPE (os.epipecheck), so OwnSignals programs write their
+// messages through rawio.FD. Once taken, a signal stays with this handler
+// for the life of the process: os/signal cannot get it back (Go only
+// reinstalls its own handler for a signal it has never handled), hence
+// OwnSignals.
 var relaySignals = []unix.Signal{
 	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGABRT, unix.SIGUSR1,
 	unix.SIGUSR2, unix.SIGALRM, unix.SIGTERM, unix.SIGCONT, unix.SIGTSTP,
 	unix.SIGTTIN, unix.SIGTTOU, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGVTALRM,
-	unix.SIGWINCH, unix.SIGIO, unix.SIGPWR,
+	unix.SIGWINCH, unix.SIGIO, unix.SIGPWR, unix.SIGPIPE,
 	// 34 to 64: the real-time signals.
 }
 
@@ -57,8 +62,8 @@ var (
 
 // OwnSignals lets the relay take the signals it passes on away from
 // os/signal. brig-runtime calls it: nothing else in that process uses
-// os/signal. A program that does (brig's own exec watches SIGWINCH) must
-// not.
+// os/signal, and it writes its messages through rawio.FD. A program that
+// uses os/signal (brig's own exec watches SIGWINCH) must not.
 func OwnSignals() { ownSignals = true }
 
 // subscribe has ch receive, for the rest of the process's life, every
@@ -75,11 +80,6 @@ func subscribe(ch chan os.Signal) {
 	sigs.mu.Lock()
 	sigs.subs[ch] = true
 	sigs.mu.Unlock()
-	// SIGPIPE stays with os/signal, which is what keeps a write to a
-	// closed stdout or stderr an EPIPE error (see os.epipecheck) rather
-	// than the death of a runtime that has a container to delete. Only the
-	// first registration costs a round trip.
-	signal.Notify(ch, unix.SIGPIPE)
 }
 
 // sigaction is the kernel's struct sigaction on amd64.

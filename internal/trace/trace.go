@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/brigrt/brig/internal/rawio"
 )
 
 var (
@@ -27,10 +29,11 @@ func Mark(what string) {
 		return
 	}
 	now := time.Now()
-	os.Stderr.WriteString("trace " + strconv.Itoa(os.Getpid()) + " " + what + " " +
+	// Not os.Stderr, whose write to a closed pipe kills the program.
+	_, _ = rawio.FD(2).Write([]byte("trace " + strconv.Itoa(os.Getpid()) + " " + what + " " +
 		strconv.FormatFloat(float64(now.Sub(start).Microseconds())/1000, 'f', 2, 64) + "ms (+" +
 		strconv.FormatFloat(float64(now.Sub(last).Microseconds())/1000, 'f', 2, 64) + ") @" +
-		strconv.FormatInt(now.UnixMicro(), 10) + " cpu " + cpu() + "\n")
+		strconv.FormatInt(now.UnixMicro(), 10) + " cpu " + cpu() + "\n"))
 	last = now
 }
 
