@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"os"
+	"os/signal"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -13,9 +14,9 @@ import (
 // the process is gone, and a signal that comes while they clean up is
 // swallowed rather than fatal.
 //
-// With OwnSignals, subscribing costs a few system calls (see
-// sigrelay_linux.go). Otherwise it goes through os/signal, which costs
-// about a millisecond and a half: it then happens in the background while
+// With its own signal handler (OwnSignals, see sigrelay_linux.go) a relay
+// is ready at once. Otherwise it registers with os/signal, which costs
+// about a millisecond and a half: that happens in the background while
 // the container's init starts up, and ready says when it is done.
 type relay struct {
 	ch    chan os.Signal
@@ -24,13 +25,13 @@ type relay struct {
 
 func startRelay() *relay {
 	r := &relay{ch: make(chan os.Signal, 32), ready: make(chan struct{})}
-	if ownSignals {
+	if ownHandler() {
 		subscribe(r.ch)
 		close(r.ready)
 		return r
 	}
 	go func() {
-		subscribe(r.ch)
+		signal.Notify(r.ch)
 		close(r.ready)
 	}()
 	return r

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"os"
-	"os/signal"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -17,23 +16,26 @@ import (
 // 1.5 ms, a tenth of a whole `brig-runtime run`. crun relays with a
 // signalfd, which Go cannot use (it unblocks SIGTERM, SIGINT and SIGHUP
 // on every thread). So in a process that leaves the signals to the relay
-// (OwnSignals), the relay installs a handler of its own, in assembly: it
-// writes the signal's number to a pipe, and one goroutine reads the pipe
-// and hands each signal to the relays listening. Installing it is one
-// rt_sigaction per signal.
+// (OwnSignals), the relay installs a handler of its own, in assembly
+// (amd64; elsewhere it keeps os/signal): it writes the signal's number to
+// a pipe, and one goroutine reads the pipe and hands each signal to the
+// relays listening. Installing it is one rt_sigaction per signal.
 //
 // It takes the signals os/signal would deliver to a program, minus those
 // the Go runtime needs: the synchronous ones (SIGSEGV, SIGBUS, SIGFPE,
-// SIGILL, SIGTRAP, SIGSYS, SIGSTKFLT), SIGPROF, SIGURG (preemption), SIGCHLD
-// (which the relay ignores anyway), and 32 and 33, which the C library
-// keeps for itself. SIGPIPE is taken too (the relays ignore it), so a write to a
-// closed pipe is an EPIPE error rather than the death of a runtime with a
-// container to delete; only os.Stdout and os.Stderr still kill the
-// program on EPIPE (os.epipecheck), so OwnSignals programs write their
-// messages through rawio.FD. Once taken, a signal stays with this handler
-// for the life of the process: os/signal cannot get it back (Go only
-// reinstalls its own handler for a signal it has never handled), hence
-// OwnSignals.
+// SIGILL, SIGTRAP, SIGSYS, SIGSTKFLT), SIGPROF, SIGURG (preemption),
+// SIGCHLD (which the relays ignore anyway), and 32 and 33, which the C
+// library keeps for itself.
+//
+// SIGPIPE is taken too (the relays ignore it), so a write to a closed
+// pipe is an EPIPE error rather than the death of a runtime with a
+// container to delete. Only os.Stdout and os.Stderr still kill the program
+// on EPIPE (os.epipecheck): OwnSignals programs write their messages
+// through rawio.FD.
+//
+// Once taken, a signal stays with this handler for the life of the
+// process: os/signal cannot get it back (Go only reinstalls its own
+// handler for a signal it has never handled), hence OwnSignals.
 var relaySignals = []unix.Signal{
 	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGABRT, unix.SIGUSR1,
 	unix.SIGUSR2, unix.SIGALRM, unix.SIGTERM, unix.SIGCONT, unix.SIGTSTP,
@@ -66,17 +68,19 @@ var (
 // uses os/signal (brig's own exec watches SIGWINCH) must not.
 func OwnSignals() { ownSignals = true }
 
-// subscribe has ch receive, for the rest of the process's life, every
-// signal it gets that a relay passes on. Delivery never blocks: a full ch
-// misses signals, as with os/signal.
-func subscribe(ch chan os.Signal) {
+// ownHandler reports whether the relay's own handler is installed,
+// installing it on first use in an OwnSignals process.
+func ownHandler() bool {
 	if ownSignals {
 		sigs.once.Do(func() { sigs.ok = installHandler() })
 	}
-	if !sigs.ok {
-		signal.Notify(ch)
-		return
-	}
+	return sigs.ok
+}
+
+// subscribe has ch receive, for the rest of the process's life, every
+// signal the handler takes. Delivery never blocks: a full ch misses
+// signals, as with os/signal.
+func subscribe(ch chan os.Signal) {
 	sigs.mu.Lock()
 	sigs.subs[ch] = true
 	sigs.mu.Unlock()
