@@ -132,6 +132,8 @@ func run(args []string) int {
 		code, err = cmdFeatures(cargs)
 	case "spec":
 		code, err = cmdSpec(cargs)
+	case "update":
+		code, err = cmdUpdate(rt, cargs)
 	case "help", "--help", "-h":
 		fmt.Println(usage)
 		return 0
@@ -146,7 +148,7 @@ func run(args []string) int {
 
 const usage = `usage: brig-runtime [--root DIR] [--log FILE] [--log-format text|json] COMMAND [ARGS]
 
-commands: create start run state kill delete exec ps list pause resume features spec`
+commands: create start run state kill delete exec ps list pause resume update features spec`
 
 // fail reports err the way engines read it: one JSON object per line in
 // the log file with --log-format json (podman json.Unmarshals the whole
@@ -482,6 +484,153 @@ func cmdFeatures(args []string) (int, error) {
 	b, _ := json.MarshalIndent(runtime.Features(), "", "    ")
 	fmt.Println(string(b))
 	return 0, nil
+}
+
+// cmdUpdate is runc's update: new limits from a LinuxResources JSON
+// document (--resources FILE, or - for stdin, as containerd sends them) or
+// from flags with runc's names.
+func cmdUpdate(rt *runtime.Runtime, args []string) (int, error) {
+	var resFile string
+	vals := map[string]*string{}
+	fs := newFlags("update")
+	fs.String(&resFile, "resources", "r", "a LinuxResources JSON file, or - for stdin")
+	for _, name := range []string{"memory", "memory-reservation", "memory-swap", "cpu-share", "cpu-shares",
+		"cpu-period", "cpu-quota", "cpu-rt-period", "cpu-rt-runtime", "cpuset-cpus", "cpuset-mems",
+		"pids-limit", "blkio-weight"} {
+		v := new(string)
+		vals[name] = v
+		fs.String(v, name, "", "")
+	}
+	pos, err := fs.parse(args)
+	if err != nil {
+		return 1, err
+	}
+	if len(pos) != 1 {
+		return 1, errors.New("usage: update [--resources FILE|-] [--memory N] [--cpu-quota N] [...] ID")
+	}
+	given := 0
+	for _, v := range vals {
+		if *v != "" {
+			given++
+		}
+	}
+	var r specs.LinuxResources
+	switch {
+	case resFile != "" && given > 0:
+		return 1, errors.New("update: give either --resources or the limit flags, not both")
+	case resFile != "":
+		in := io.Reader(os.Stdin)
+		if resFile != "-" {
+			f, err := os.Open(resFile)
+			if err != nil {
+				return 1, err
+			}
+			defer f.Close()
+			in = f
+		}
+		dec := json.NewDecoder(in)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&r); err != nil {
+			return 1, fmt.Errorf("update: reading the resources: %w", err)
+		}
+	case given == 0:
+		return 1, errors.New("update: nothing to change (give --resources or a limit flag)")
+	default:
+		if err := resourcesFromFlags(&r, vals); err != nil {
+			return 1, err
+		}
+	}
+	return 0, rt.Update(pos[0], &r)
+}
+
+func resourcesFromFlags(r *specs.LinuxResources, vals map[string]*string) error {
+	bytes := func(name string) (*int64, error) {
+		if *vals[name] == "" {
+			return nil, nil
+		}
+		n, err := runtime.ParseBytes(*vals[name])
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %w", name, err)
+		}
+		return &n, nil
+	}
+	num := func(name string) (*int64, error) {
+		if *vals[name] == "" {
+			return nil, nil
+		}
+		n, err := strconv.ParseInt(*vals[name], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("--%s needs a number, got %q", name, *vals[name])
+		}
+		return &n, nil
+	}
+	unsigned := func(name string) (*uint64, error) {
+		n, err := num(name)
+		if n == nil || err != nil {
+			return nil, err
+		}
+		if *n < 0 {
+			return nil, fmt.Errorf("--%s needs a number of at least 0, got %d", name, *n)
+		}
+		u := uint64(*n)
+		return &u, nil
+	}
+	var mem specs.LinuxMemory
+	var cpu specs.LinuxCPU
+	var err error
+	if mem.Limit, err = bytes("memory"); err != nil {
+		return err
+	}
+	if mem.Reservation, err = bytes("memory-reservation"); err != nil {
+		return err
+	}
+	if mem.Swap, err = bytes("memory-swap"); err != nil {
+		return err
+	}
+	if mem != (specs.LinuxMemory{}) {
+		r.Memory = &mem
+	}
+	if *vals["cpu-share"] == "" {
+		*vals["cpu-share"] = *vals["cpu-shares"]
+	}
+	if cpu.Shares, err = unsigned("cpu-share"); err != nil {
+		return err
+	}
+	if cpu.Period, err = unsigned("cpu-period"); err != nil {
+		return err
+	}
+	if cpu.Quota, err = num("cpu-quota"); err != nil {
+		return err
+	}
+	if cpu.RealtimePeriod, err = unsigned("cpu-rt-period"); err != nil {
+		return err
+	}
+	if cpu.RealtimeRuntime, err = num("cpu-rt-runtime"); err != nil {
+		return err
+	}
+	cpu.Cpus, cpu.Mems = *vals["cpuset-cpus"], *vals["cpuset-mems"]
+	if cpu != (specs.LinuxCPU{}) {
+		r.CPU = &cpu
+	}
+	pids, err := num("pids-limit")
+	if err != nil {
+		return err
+	}
+	if pids != nil {
+		r.Pids = &specs.LinuxPids{Limit: pids}
+	}
+	w, err := unsigned("blkio-weight")
+	if err != nil {
+		return err
+	}
+	if w != nil {
+		if *w < 10 || *w > 1000 {
+			return fmt.Errorf("--blkio-weight %d: want 10 to 1000", *w)
+		}
+		weight := uint16(*w)
+		r.BlockIO = &specs.LinuxBlockIO{Weight: &weight}
+	}
+	return nil
 }
 
 func cmdSpec(args []string) (int, error) {

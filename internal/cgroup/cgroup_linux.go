@@ -412,6 +412,21 @@ func (m *Manager) OOMKills() (uint64, error) {
 	return strconv.ParseUint(keyed(s, "oom_kill"), 10, 64)
 }
 
+// MemoryUsage is the memory the cgroup's processes use now, in bytes.
+func (m *Manager) MemoryUsage() (int64, error) {
+	var s string
+	var err error
+	if m.V1 != nil {
+		s, err = read(m.V1["memory"], "memory.usage_in_bytes")
+	} else {
+		s, err = read(m.V2, "memory.current")
+	}
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(s, 10, 64)
+}
+
 // Destroy removes the container's cgroup directories, deepest first.
 // The processes must be gone already; a cgroup still busy with one that
 // is exiting is retried for up to 200 ms.

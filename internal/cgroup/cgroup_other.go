@@ -55,6 +55,9 @@ func (m *Manager) OOMKills() (uint64, error) { return 0, ErrUnsupported }
 // Destroy fails off Linux.
 func (m *Manager) Destroy() error { return ErrUnsupported }
 
+// MemoryUsage fails off Linux.
+func (m *Manager) MemoryUsage() (int64, error) { return 0, ErrUnsupported }
+
 // TryDestroy fails off Linux.
 func (m *Manager) TryDestroy() error { return ErrUnsupported }
 

@@ -4,6 +4,7 @@ package runtime
 
 import (
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/brigrt/brig/internal/cgroup"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // The container's processes are in the container's cgroup on every
@@ -223,5 +225,114 @@ func TestDeleteForceKillsEverything(t *testing.T) {
 				t.Fatalf("left behind %v", bad)
 			}
 		})
+	}
+}
+
+// update changes a running container's limits in the kernel and in its
+// saved spec, through the API and through brig-runtime's command line as
+// engines call it; a refused update changes nothing.
+func TestUpdate(t *testing.T) {
+	if cgroup.Unified() {
+		t.Skip("reads the v1 files; the VM suite covers v2")
+	}
+	bin := buildRuntime(t)
+	rt := newRuntime(t)
+	b := newBundle(t, []string{"sleep", "100"}, func(s *specs.Spec) {
+		s.Linux.Resources = &specs.LinuxResources{
+			Memory: &specs.LinuxMemory{Limit: i64p(64 << 20), Swap: i64p(128 << 20)},
+			Pids:   &specs.LinuxPids{Limit: i64p(50)},
+		}
+	})
+	st, err := rt.Create("up", CreateOpts{Bundle: b})
+	must(t, err)
+	defer rt.Delete("up", true)
+	must(t, rt.Start("up"))
+	file := func(ctrl, name string) string {
+		data, err := os.ReadFile(st.Cgroup.V1[ctrl] + "/" + name)
+		must(t, err)
+		return strings.TrimSpace(string(data))
+	}
+	memsw := func() string {
+		if _, err := os.Stat(st.Cgroup.V1["memory"] + "/memory.memsw.limit_in_bytes"); err != nil {
+			return "none"
+		}
+		return file("memory", "memory.memsw.limit_in_bytes")
+	}
+
+	must(t, rt.Update("up", &specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: i64p(96 << 20)},
+		CPU:    &specs.LinuxCPU{Quota: i64p(20000), Period: u64p(100000)},
+	}))
+	if got := file("memory", "memory.limit_in_bytes"); got != strconv.Itoa(96<<20) {
+		t.Errorf("memory limit = %s after update", got)
+	}
+	if got := file("cpu", "cpu.cfs_quota_us"); got != "20000" {
+		t.Errorf("cfs quota = %s after update", got)
+	}
+	if got := file("pids", "pids.max"); got != "50" {
+		t.Errorf("pids.max = %s, want the limit the update left alone", got)
+	}
+	saved, err := rt.Store.Load("up")
+	must(t, err)
+	if r := saved.Spec.Linux.Resources; *r.Memory.Limit != 96<<20 || *r.Memory.Swap != 128<<20 || *r.CPU.Quota != 20000 || *r.Pids.Limit != 50 {
+		t.Errorf("saved resources: memory %d/%d, quota %d, pids %d", *r.Memory.Limit, *r.Memory.Swap, *r.CPU.Quota, *r.Pids.Limit)
+	}
+
+	// The command line: containerd's JSON on stdin, then runc's flags.
+	cmd := exec.Command(bin, "--root", rt.Store.Root, "update", "--resources", "-", "up")
+	cmd.Stdin = strings.NewReader(`{"pids":{"limit":20},"cpu":{"shares":256}}`)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("update --resources -: %v\n%s", err, out)
+	}
+	if got := file("pids", "pids.max"); got != "20" {
+		t.Errorf("pids.max = %s after update --resources", got)
+	}
+	if got := file("cpu", "cpu.shares"); got != "256" {
+		t.Errorf("cpu.shares = %s after update --resources", got)
+	}
+	out, err := exec.Command(bin, "--root", rt.Store.Root, "update", "--memory", "200m", "--memory-swap", "400m", "--pids-limit", "30", "up").CombinedOutput()
+	if err != nil {
+		t.Fatalf("update with flags: %v\n%s", err, out)
+	}
+	if got := file("memory", "memory.limit_in_bytes"); got != strconv.Itoa(200<<20) {
+		t.Errorf("memory limit = %s after update --memory 200m", got)
+	}
+	if sw := memsw(); sw != "none" && sw != strconv.Itoa(400<<20) {
+		t.Errorf("memsw limit = %s after update --memory-swap 400m", sw)
+	}
+
+	// Refused: nothing changes, in the kernel or the saved spec.
+	before := file("memory", "memory.limit_in_bytes") + " " + memsw() + " " + file("pids", "pids.max")
+	for _, args := range [][]string{
+		{"--memory", "1g"}, // above the swap limit
+		{"--memory", "lots"},
+		{"--resources", "-", "--pids-limit", "5"},
+		{"--blkio-weight", "5"},
+	} {
+		cmd := exec.Command(bin, append(append([]string{"--root", rt.Store.Root, "update"}, args...), "up")...)
+		cmd.Stdin = strings.NewReader(`{}`)
+		if out, err := cmd.CombinedOutput(); err == nil {
+			t.Errorf("update %v succeeded: %s", args, out)
+		}
+	}
+	cmd = exec.Command(bin, "--root", rt.Store.Root, "update", "-r", "-", "up")
+	cmd.Stdin = strings.NewReader(`{"devices":[{"allow":true,"access":"rwm"}]}`)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "device rules") {
+		t.Errorf("a device rule update: %v %s", err, out)
+	}
+	cmd = exec.Command(bin, "--root", rt.Store.Root, "update", "-r", "-", "up")
+	cmd.Stdin = strings.NewReader(`{"memory":{"limit":4096,"checkBeforeUpdate":true}}`)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "uses now") {
+		t.Errorf("a limit below the usage with checkBeforeUpdate: %v %s", err, out)
+	}
+	if after := file("memory", "memory.limit_in_bytes") + " " + memsw() + " " + file("pids", "pids.max"); after != before {
+		t.Errorf("a refused update changed the limits: %s -> %s", before, after)
+	}
+
+	must(t, rt.Kill("up", unix.SIGKILL, false))
+	var ws unix.WaitStatus
+	_, _ = unix.Wait4(st.Pid, &ws, 0, nil)
+	if err := rt.Update("up", &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i64p(10)}}); err == nil || !strings.Contains(err.Error(), "stopped") {
+		t.Errorf("update of a stopped container: %v", err)
 	}
 }

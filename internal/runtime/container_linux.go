@@ -794,6 +794,60 @@ func (rt *Runtime) Pids(id string) ([]int, error) {
 	return st.Cgroup.Pids()
 }
 
+// Update changes the resource limits of a created, running or paused
+// container, as `runc update` does: the fields r sets replace the
+// container's, in its cgroups and in its saved spec. Bad input changes
+// nothing; if the kernel refuses a value half-way, what was written is
+// set back to the container's previous limits.
+func (rt *Runtime) Update(id string, r *specs.LinuxResources) error {
+	st, err := rt.Store.Load(id)
+	if err != nil {
+		return err
+	}
+	if s := rt.Status(st); s == Stopped || s == Creating {
+		return fmt.Errorf("cannot update container %q that is %s", id, s)
+	}
+	if st.Cgroup == nil || st.Spec == nil || st.Spec.Linux == nil {
+		return fmt.Errorf("container %q has no cgroups to update", id)
+	}
+	cur := st.Spec.Linux.Resources
+	merged, err := mergeResources(cur, r)
+	if err != nil {
+		return err
+	}
+	if m := merged.Memory; m != nil && m.CheckBeforeUpdate != nil && *m.CheckBeforeUpdate && m.Limit != nil && *m.Limit > 0 {
+		used, err := st.Cgroup.MemoryUsage()
+		if err != nil {
+			return err
+		}
+		if used > *m.Limit {
+			return fmt.Errorf("memory limit %d is below what the container uses now (%d); not updated", *m.Limit, used)
+		}
+	}
+	merged.Memory = withoutCheck(merged.Memory)
+	if err := st.Cgroup.Set(changed(merged, r)); err != nil {
+		if cur != nil {
+			old := *cur
+			old.Devices = nil // the rules in place stay; rewriting them would briefly deny
+			_ = st.Cgroup.Set(&old)
+		}
+		return fmt.Errorf("update %s: %w", id, err)
+	}
+	st.Spec.Linux.Resources = merged
+	return rt.Store.Save(st)
+}
+
+// withoutCheck drops checkBeforeUpdate, which is about one update, from
+// what is saved.
+func withoutCheck(m *specs.LinuxMemory) *specs.LinuxMemory {
+	if m == nil || m.CheckBeforeUpdate == nil {
+		return m
+	}
+	c := *m
+	c.CheckBeforeUpdate = nil
+	return &c
+}
+
 // OOMKills reports how many processes the kernel OOM-killed in the container.
 func (rt *Runtime) OOMKills(st *State) (uint64, error) {
 	if st.Cgroup == nil {

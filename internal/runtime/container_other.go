@@ -5,6 +5,7 @@ package runtime
 import (
 	"errors"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -68,3 +69,6 @@ func (rt *Runtime) StateJSON(id string) ([]byte, error) { return nil, ErrUnsuppo
 
 // OwnSignals does nothing off Linux.
 func OwnSignals() {}
+
+// Update fails off Linux.
+func (rt *Runtime) Update(id string, r *specs.LinuxResources) error { return ErrUnsupported }

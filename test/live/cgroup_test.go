@@ -130,6 +130,25 @@ func TestRuntimeCgroupsPath(t *testing.T) {
 			t.Errorf("%s = %q, want %q", file, got, want)
 		}
 	}
+	// update, as runc's: flags and containerd's JSON on stdin.
+	if out, err := rt("update", "--memory", "64m", "--pids-limit", "32", "--cpu-quota", "50000", "cgpath"); err != nil {
+		t.Fatalf("update: %v: %s", err, out)
+	}
+	for file, want := range map[string]string{
+		"pids.max":   "32",
+		"memory.max": strconv.Itoa(64 << 20),
+		"cpu.max":    "50000 100000",
+	} {
+		if got := readTrim(t, filepath.Join(dir, file)); got != want {
+			t.Errorf("after update, %s = %q, want %q", file, got, want)
+		}
+	}
+	if out, err := rt("update", "--cpu-share", "1024", "--memory", "0", "cgpath"); err == nil {
+		t.Errorf("update --memory 0 succeeded: %s", out)
+	}
+	if got := readTrim(t, filepath.Join(dir, "memory.max")); got != strconv.Itoa(64<<20) {
+		t.Errorf("a refused update changed memory.max to %s", got)
+	}
 	if out, err := rt("delete", "-f", "cgpath"); err != nil {
 		t.Fatalf("delete: %v: %s", err, out)
 	}

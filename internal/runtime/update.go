@@ -1,0 +1,171 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// mergeResources returns the resources a running container has after
+// `update` with upd: each field upd sets replaces the current one, the
+// rest stay. Only what can change under a live container is accepted:
+// memory, CPU, pids, the block I/O weight and unified (cgroup v2) keys.
+// Device rules are refused rather than rewritten under the container's
+// processes, and so is what the cgroup code does not apply at all.
+func mergeResources(cur, upd *specs.LinuxResources) (*specs.LinuxResources, error) {
+	if upd == nil {
+		return nil, errors.New("no resources to update")
+	}
+	switch {
+	case len(upd.Devices) > 0:
+		return nil, errors.New("device rules cannot be updated: they are fixed when the container is created")
+	case len(upd.HugepageLimits) > 0, upd.Network != nil, len(upd.Rdma) > 0:
+		return nil, errors.New("only memory, cpu, pids, blockIO weight and unified can be updated")
+	}
+	out := specs.LinuxResources{}
+	if cur != nil {
+		out = *cur
+	}
+	if m := upd.Memory; m != nil {
+		nm := specs.LinuxMemory{}
+		if out.Memory != nil {
+			nm = *out.Memory
+		}
+		set(&nm.Limit, m.Limit)
+		set(&nm.Reservation, m.Reservation)
+		set(&nm.Swap, m.Swap)
+		set(&nm.Swappiness, m.Swappiness)
+		set(&nm.DisableOOMKiller, m.DisableOOMKiller)
+		nm.CheckBeforeUpdate = m.CheckBeforeUpdate
+		// kernel and kernelTCP are ignored, as the spec allows: the
+		// kernel stopped supporting them in 5.4.
+		for _, v := range []struct {
+			name string
+			v    *int64
+		}{{"memory limit", nm.Limit}, {"memory+swap limit", nm.Swap}, {"memory reservation", nm.Reservation}} {
+			if v.v != nil && (*v.v < -1 || (*v.v == 0 && v.name != "memory reservation")) {
+				return nil, fmt.Errorf("%s %d: want a number of bytes, or -1 for no limit", v.name, *v.v)
+			}
+		}
+		if nm.Swap != nil && *nm.Swap > 0 && (nm.Limit == nil || *nm.Limit == -1) {
+			return nil, errors.New("a memory+swap limit needs a memory limit")
+		}
+		if nm.Limit != nil && nm.Swap != nil && *nm.Limit > 0 && *nm.Swap != -1 && *nm.Swap < *nm.Limit {
+			return nil, fmt.Errorf("memory+swap limit %d is below the memory limit %d: set the swap limit too", *nm.Swap, *nm.Limit)
+		}
+		if nm.Swappiness != nil && *nm.Swappiness > 100 {
+			return nil, fmt.Errorf("swappiness %d: want 0 to 100", *nm.Swappiness)
+		}
+		out.Memory = &nm
+	}
+	if c := upd.CPU; c != nil {
+		if c.Burst != nil {
+			return nil, errors.New("cpu burst is not supported")
+		}
+		nc := specs.LinuxCPU{}
+		if out.CPU != nil {
+			nc = *out.CPU
+		}
+		set(&nc.Shares, c.Shares)
+		set(&nc.Quota, c.Quota)
+		set(&nc.Period, c.Period)
+		set(&nc.RealtimeRuntime, c.RealtimeRuntime)
+		set(&nc.RealtimePeriod, c.RealtimePeriod)
+		set(&nc.Idle, c.Idle)
+		if c.Cpus != "" {
+			nc.Cpus = c.Cpus
+		}
+		if c.Mems != "" {
+			nc.Mems = c.Mems
+		}
+		out.CPU = &nc
+	}
+	if p := upd.Pids; p != nil {
+		np := *p
+		out.Pids = &np
+	}
+	if b := upd.BlockIO; b != nil {
+		if b.LeafWeight != nil || len(b.WeightDevice) > 0 || len(b.ThrottleReadBpsDevice) > 0 ||
+			len(b.ThrottleWriteBpsDevice) > 0 || len(b.ThrottleReadIOPSDevice) > 0 || len(b.ThrottleWriteIOPSDevice) > 0 {
+			return nil, errors.New("only the block I/O weight can be updated")
+		}
+		nb := specs.LinuxBlockIO{}
+		if out.BlockIO != nil {
+			nb = *out.BlockIO
+		}
+		set(&nb.Weight, b.Weight)
+		out.BlockIO = &nb
+	}
+	if len(upd.Unified) > 0 {
+		u := make(map[string]string, len(out.Unified)+len(upd.Unified))
+		for k, v := range out.Unified {
+			u[k] = v
+		}
+		for k, v := range upd.Unified {
+			u[k] = v
+		}
+		out.Unified = u
+	}
+	return &out, nil
+}
+
+// changed is what Set has to write for an update: the fields upd gives,
+// with the pairs that are written together taken whole from the merged
+// result: memory's limit and swap (written in an order that depends on
+// both) and the CPU quota and period (one file, cpu.max, on cgroup v2).
+func changed(merged, upd *specs.LinuxResources) *specs.LinuxResources {
+	c := *upd
+	if upd.Memory != nil {
+		m := *upd.Memory
+		if m.Limit != nil || m.Swap != nil {
+			m.Limit, m.Swap = merged.Memory.Limit, merged.Memory.Swap
+		}
+		c.Memory = &m
+	}
+	if upd.CPU != nil {
+		cpu := *upd.CPU
+		if cpu.Quota != nil || cpu.Period != nil {
+			cpu.Quota, cpu.Period = merged.CPU.Quota, merged.CPU.Period
+		}
+		c.CPU = &cpu
+	}
+	return &c
+}
+
+func set[T any](dst **T, v *T) {
+	if v != nil {
+		x := *v
+		*dst = &x
+	}
+}
+
+// ParseBytes reads a memory size as runc and docker do: a number of
+// bytes, or one with a binary unit (k, m, g, t, p; "b" and "ib" allowed,
+// any case), or -1 for no limit.
+func ParseBytes(s string) (int64, error) {
+	if s == "-1" {
+		return -1, nil
+	}
+	t := strings.ToLower(strings.TrimSpace(s))
+	t = strings.TrimSuffix(t, "b")
+	t = strings.TrimSuffix(t, "i")
+	mult := int64(1)
+	if n := len(t); n > 0 {
+		if i := strings.IndexByte("kmgtp", t[n-1]); i >= 0 {
+			mult = int64(1) << (10 * (i + 1))
+			t = strings.TrimSpace(t[:n-1])
+		}
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 || t == "" || strings.ContainsAny(t, "eEx+-") {
+		return 0, fmt.Errorf("%q is not a size in bytes (e.g. 512m, 2g, -1)", s)
+	}
+	v := f * float64(mult)
+	if v >= 1<<63 {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return int64(v), nil
+}

@@ -1,0 +1,101 @@
+package runtime
+
+import (
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func i64p(v int64) *int64   { return &v }
+func u64p(v uint64) *uint64 { return &v }
+func u16p(v uint16) *uint16 { return &v }
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int64{
+		"0": 0, "4096": 4096, "-1": -1, "1k": 1024, "1K": 1024, "512m": 512 << 20, "512MB": 512 << 20,
+		"2g": 2 << 30, "2GiB": 2 << 30, "1.5g": 3 << 29, " 7 ": 7, "1t": 1 << 40,
+	} {
+		if got, err := ParseBytes(in); err != nil || got != want {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "m", "-2", "1x", "1e9", "0x10", "+5", "1mm", "99999999p"} {
+		if got, err := ParseBytes(in); err == nil {
+			t.Errorf("ParseBytes(%q) = %d, want an error", in, got)
+		}
+	}
+}
+
+func TestMergeResources(t *testing.T) {
+	cur := &specs.LinuxResources{
+		Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
+		Memory:  &specs.LinuxMemory{Limit: i64p(100 << 20), Swap: i64p(200 << 20)},
+		CPU:     &specs.LinuxCPU{Shares: u64p(512), Cpus: "0"},
+		Pids:    &specs.LinuxPids{Limit: i64p(100)},
+	}
+	got, err := mergeResources(cur, &specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Swap: i64p(400 << 20)},
+		CPU:    &specs.LinuxCPU{Quota: i64p(50000), Period: u64p(100000)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *got.Memory.Limit != 100<<20 || *got.Memory.Swap != 400<<20 {
+		t.Errorf("memory = %d/%d, want the old limit and the new swap", *got.Memory.Limit, *got.Memory.Swap)
+	}
+	if *got.CPU.Shares != 512 || got.CPU.Cpus != "0" || *got.CPU.Quota != 50000 || *got.CPU.Period != 100000 {
+		t.Errorf("cpu = %+v, want shares and cpus kept, quota and period set", *got.CPU)
+	}
+	if *got.Pids.Limit != 100 || len(got.Devices) != 1 {
+		t.Errorf("untouched fields changed: pids %d, devices %v", *got.Pids.Limit, got.Devices)
+	}
+	// The current resources are not modified in place.
+	if *cur.Memory.Swap != 200<<20 || cur.CPU.Quota != nil {
+		t.Errorf("merge changed the current resources: %+v %+v", *cur.Memory, *cur.CPU)
+	}
+	// What Set writes: the fields given, memory's limit and swap together.
+	c := changed(got, &specs.LinuxResources{Memory: &specs.LinuxMemory{Swap: i64p(400 << 20)}})
+	if c.Memory.Limit == nil || *c.Memory.Limit != 100<<20 || c.CPU != nil || c.Pids != nil {
+		t.Errorf("changed = %+v", c)
+	}
+	// A new quota goes with the period in force (cpu.max holds both).
+	p, err := mergeResources(&specs.LinuxResources{CPU: &specs.LinuxCPU{Period: u64p(200000)}}, &specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: i64p(50000)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := changed(p, &specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: i64p(50000)}}); c.CPU.Period == nil || *c.CPU.Period != 200000 {
+		t.Errorf("quota changed without its period: %+v", c.CPU)
+	}
+
+	u, err := mergeResources(nil, &specs.LinuxResources{Unified: map[string]string{"memory.high": "1G"}, BlockIO: &specs.LinuxBlockIO{Weight: u16p(300)}})
+	if err != nil || u.Unified["memory.high"] != "1G" || *u.BlockIO.Weight != 300 {
+		t.Errorf("merge into nothing = %+v, %v", u, err)
+	}
+}
+
+func TestMergeResourcesRefuses(t *testing.T) {
+	cur := &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64p(100 << 20), Swap: i64p(200 << 20)}}
+	for name, c := range map[string]struct {
+		upd  *specs.LinuxResources
+		want string
+	}{
+		"nothing":          {nil, "no resources"},
+		"devices":          {&specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}}, "device rules"},
+		"hugepages":        {&specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 1}}}, "can be updated"},
+		"limit above swap": {&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64p(300 << 20)}}, "set the swap limit too"},
+		"zero limit":       {&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64p(0)}}, "-1 for no limit"},
+		"negative":         {&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64p(-5)}}, "-1 for no limit"},
+		"swappiness":       {&specs.LinuxResources{Memory: &specs.LinuxMemory{Swappiness: u64p(101)}}, "0 to 100"},
+		"burst":            {&specs.LinuxResources{CPU: &specs.LinuxCPU{Burst: u64p(1)}}, "burst"},
+		"blkio device":     {&specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{WeightDevice: []specs.LinuxWeightDevice{{}}}}, "weight"},
+	} {
+		_, err := mergeResources(cur, c.upd)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want one mentioning %q", name, err, c.want)
+		}
+	}
+	if _, err := mergeResources(nil, &specs.LinuxResources{Memory: &specs.LinuxMemory{Swap: i64p(1 << 30)}}); err == nil || !strings.Contains(err.Error(), "needs a memory limit") {
+		t.Errorf("swap without a limit: %v", err)
+	}
+}
