@@ -27,6 +27,7 @@ import (
 	"github.com/brigrt/brig/internal/rawio"
 	"github.com/brigrt/brig/internal/runtime"
 	"github.com/brigrt/brig/internal/tinyinit"
+	"github.com/brigrt/brig/internal/units"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -548,7 +549,11 @@ func resourcesFromFlags(r *specs.LinuxResources, vals map[string]*string) error 
 		if *vals[name] == "" {
 			return nil, nil
 		}
-		n, err := runtime.ParseBytes(*vals[name])
+		if *vals[name] == "-1" { // runc's "no limit"
+			n := int64(-1)
+			return &n, nil
+		}
+		n, err := units.ParseBytes(*vals[name])
 		if err != nil {
 			return nil, fmt.Errorf("--%s: %w", name, err)
 		}

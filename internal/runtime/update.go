@@ -3,8 +3,6 @@ package runtime
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -140,32 +138,4 @@ func set[T any](dst **T, v *T) {
 		x := *v
 		*dst = &x
 	}
-}
-
-// ParseBytes reads a memory size as runc and docker do: a number of
-// bytes, or one with a binary unit (k, m, g, t, p; "b" and "ib" allowed,
-// any case), or -1 for no limit.
-func ParseBytes(s string) (int64, error) {
-	if s == "-1" {
-		return -1, nil
-	}
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimSuffix(t, "b")
-	t = strings.TrimSuffix(t, "i")
-	mult := int64(1)
-	if n := len(t); n > 0 {
-		if i := strings.IndexByte("kmgtp", t[n-1]); i >= 0 {
-			mult = int64(1) << (10 * (i + 1))
-			t = strings.TrimSpace(t[:n-1])
-		}
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 || t == "" || strings.ContainsAny(t, "eEx+-") {
-		return 0, fmt.Errorf("%q is not a size in bytes (e.g. 512m, 2g, -1)", s)
-	}
-	v := f * float64(mult)
-	if v >= 1<<63 {
-		return 0, fmt.Errorf("%q is too large", s)
-	}
-	return int64(v), nil
 }

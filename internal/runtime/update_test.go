@@ -11,22 +11,6 @@ func i64p(v int64) *int64   { return &v }
 func u64p(v uint64) *uint64 { return &v }
 func u16p(v uint16) *uint16 { return &v }
 
-func TestParseBytes(t *testing.T) {
-	for in, want := range map[string]int64{
-		"0": 0, "4096": 4096, "-1": -1, "1k": 1024, "1K": 1024, "512m": 512 << 20, "512MB": 512 << 20,
-		"2g": 2 << 30, "2GiB": 2 << 30, "1.5g": 3 << 29, " 7 ": 7, "1t": 1 << 40,
-	} {
-		if got, err := ParseBytes(in); err != nil || got != want {
-			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "m", "-2", "1x", "1e9", "0x10", "+5", "1mm", "99999999p"} {
-		if got, err := ParseBytes(in); err == nil {
-			t.Errorf("ParseBytes(%q) = %d, want an error", in, got)
-		}
-	}
-}
-
 func TestMergeResources(t *testing.T) {
 	cur := &specs.LinuxResources{
 		Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},

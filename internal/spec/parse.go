@@ -16,6 +16,7 @@ import (
 
 	"github.com/brigrt/brig/internal/caps"
 	"github.com/brigrt/brig/internal/label"
+	"github.com/brigrt/brig/internal/units"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -173,7 +174,7 @@ func (o *Options) Validate() error {
 		}
 	}
 	if o.Memory != "" {
-		if p.Memory, err = ParseBytes(o.Memory); err != nil {
+		if p.Memory, err = units.ParseBytes(o.Memory); err != nil {
 			return fmt.Errorf("invalid --memory %q: %v", o.Memory, err)
 		}
 		if p.Memory < 6<<20 {
@@ -586,7 +587,7 @@ func ParseMount(v string) (Mount, error) {
 		m.Type, m.Source = "tmpfs", "tmpfs"
 		m.Options = []string{"nosuid", "nodev", "noexec"}
 		if s := kv["tmpfs-size"]; s != "" {
-			n, err := ParseBytes(s)
+			n, err := units.ParseBytes(s)
 			if err != nil || n <= 0 {
 				return Mount{}, fmt.Errorf("%s: invalid tmpfs-size %q", what, s)
 			}
@@ -638,7 +639,7 @@ func ParseTmpfs(v string) (Mount, error) {
 			switch {
 			case has && tmpfsData[k] && val != "":
 				if k == "size" {
-					if _, err := ParseBytes(strings.TrimSuffix(val, "%")); err != nil {
+					if _, err := units.ParseBytes(strings.TrimSuffix(val, "%")); err != nil {
 						return Mount{}, fmt.Errorf("%s: invalid size %q", what, val)
 					}
 				}
@@ -662,41 +663,6 @@ func ParseTmpfs(v string) (Mount, error) {
 		}
 	}
 	return Mount{Mount: specs.Mount{Type: "tmpfs", Source: "tmpfs", Destination: path.Clean(dst), Options: append(out, user...)}}, nil
-}
-
-// ParseBytes reads docker's sizes: 1024, 512k, 64m, 2g, 1t (binary units,
-// optional trailing b, any case).
-func ParseBytes(s string) (int64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimSuffix(t, "b")
-	if t == "" {
-		return 0, errors.New("empty size")
-	}
-	mult := int64(1)
-	switch t[len(t)-1] {
-	case 'k':
-		mult = 1 << 10
-	case 'm':
-		mult = 1 << 20
-	case 'g':
-		mult = 1 << 30
-	case 't':
-		mult = 1 << 40
-	case 'p':
-		mult = 1 << 50
-	}
-	if mult > 1 {
-		t = t[:len(t)-1]
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("%q is not a size (use e.g. 512m or 2g)", s)
-	}
-	v := f * float64(mult)
-	if v >= math.MaxInt64 {
-		return 0, fmt.Errorf("%q is too large", s)
-	}
-	return int64(v), nil
 }
 
 // ParseCPUs converts --cpus into a CFS quota over a 100ms period, exactly
