@@ -28,7 +28,7 @@ import (
 func init() {
 	root.PersistentFlags().StringVar(&rootDir, "root", "", "state directory (default $BRIG_ROOT or /var/lib/brig)")
 	root.AddCommand(runCmd("run"), runCmd("create"), startCmd(), psCmd(), stopCmd(), killCmd(), rmCmd(),
-		waitCmd(), pauseCmd(true), pauseCmd(false), topCmd(), logsCmd(), execCmd(), inspectCmd())
+		waitCmd(), pauseCmd(true), pauseCmd(false), topCmd(), logsCmd(), execCmd(), inspectCmd(), updateCmd())
 	capsViewer.Names = func(id string) (string, bool) {
 		e, err := openEngine()
 		if err != nil {
@@ -392,6 +392,35 @@ func pauseCmd(pause bool) *cobra.Command {
 			})
 		},
 	}
+}
+
+func updateCmd() *cobra.Command {
+	var o engine.UpdateOptions
+	c := &cobra.Command{
+		Use:   "update [OPTIONS] CONTAINER...",
+		Short: "Change the resource limits of containers, running or not",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return each(args, func(e *engine.Engine, r *container.Record) error {
+				if err := e.Update(r, o); err != nil {
+					return err
+				}
+				fmt.Println(r.Name)
+				return nil
+			})
+		},
+	}
+	f := c.Flags()
+	f.StringVarP(&o.Memory, "memory", "m", "", "memory limit (e.g. 512m, 2g)")
+	f.StringVar(&o.MemorySwap, "memory-swap", "", "memory plus swap limit; -1 for unlimited swap")
+	f.StringVar(&o.MemoryReservation, "memory-reservation", "", "memory soft limit")
+	f.StringVar(&o.CPUs, "cpus", "", "number of CPUs (e.g. 1.5)")
+	f.Uint64VarP(&o.CPUShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
+	f.StringVar(&o.CpusetCpus, "cpuset-cpus", "", "CPUs to run on (e.g. 0-1)")
+	f.StringVar(&o.CpusetMems, "cpuset-mems", "", "memory nodes to use (e.g. 0)")
+	f.Int64Var(&o.PidsLimit, "pids-limit", 0, "maximum number of processes (-1: unlimited)")
+	f.Uint16Var(&o.BlkioWeight, "blkio-weight", 0, "block I/O weight, 10 to 1000")
+	return c
 }
 
 func topCmd() *cobra.Command {

@@ -811,11 +811,11 @@ func (rt *Runtime) Update(id string, r *specs.LinuxResources) error {
 		return fmt.Errorf("container %q has no cgroups to update", id)
 	}
 	cur := st.Spec.Linux.Resources
-	merged, err := mergeResources(cur, r)
+	merged, err := MergeResources(cur, r)
 	if err != nil {
 		return err
 	}
-	if m := merged.Memory; m != nil && m.CheckBeforeUpdate != nil && *m.CheckBeforeUpdate && m.Limit != nil && *m.Limit > 0 {
+	if m := r.Memory; m != nil && m.CheckBeforeUpdate != nil && *m.CheckBeforeUpdate && m.Limit != nil && *m.Limit > 0 {
 		used, err := st.Cgroup.MemoryUsage()
 		if err != nil {
 			return err
@@ -824,7 +824,6 @@ func (rt *Runtime) Update(id string, r *specs.LinuxResources) error {
 			return fmt.Errorf("memory limit %d is below what the container uses now (%d); not updated", *m.Limit, used)
 		}
 	}
-	merged.Memory = withoutCheck(merged.Memory)
 	if err := st.Cgroup.Set(changed(merged, r)); err != nil {
 		if cur != nil {
 			old := *cur
@@ -835,17 +834,6 @@ func (rt *Runtime) Update(id string, r *specs.LinuxResources) error {
 	}
 	st.Spec.Linux.Resources = merged
 	return rt.Store.Save(st)
-}
-
-// withoutCheck drops checkBeforeUpdate, which is about one update, from
-// what is saved.
-func withoutCheck(m *specs.LinuxMemory) *specs.LinuxMemory {
-	if m == nil || m.CheckBeforeUpdate == nil {
-		return m
-	}
-	c := *m
-	c.CheckBeforeUpdate = nil
-	return &c
 }
 
 // OOMKills reports how many processes the kernel OOM-killed in the container.

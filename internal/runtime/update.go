@@ -7,13 +7,13 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// mergeResources returns the resources a running container has after
+// MergeResources returns the resources a running container has after
 // `update` with upd: each field upd sets replaces the current one, the
 // rest stay. Only what can change under a live container is accepted:
 // memory, CPU, pids, the block I/O weight and unified (cgroup v2) keys.
 // Device rules are refused rather than rewritten under the container's
 // processes, and so is what the cgroup code does not apply at all.
-func mergeResources(cur, upd *specs.LinuxResources) (*specs.LinuxResources, error) {
+func MergeResources(cur, upd *specs.LinuxResources) (*specs.LinuxResources, error) {
 	if upd == nil {
 		return nil, errors.New("no resources to update")
 	}
@@ -37,7 +37,7 @@ func mergeResources(cur, upd *specs.LinuxResources) (*specs.LinuxResources, erro
 		set(&nm.Swap, m.Swap)
 		set(&nm.Swappiness, m.Swappiness)
 		set(&nm.DisableOOMKiller, m.DisableOOMKiller)
-		nm.CheckBeforeUpdate = m.CheckBeforeUpdate
+		nm.CheckBeforeUpdate = nil // about one update, not kept
 		// kernel and kernelTCP are ignored, as the spec allows: the
 		// kernel stopped supporting them in 5.4.
 		for _, v := range []struct {

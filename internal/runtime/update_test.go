@@ -18,7 +18,7 @@ func TestMergeResources(t *testing.T) {
 		CPU:     &specs.LinuxCPU{Shares: u64p(512), Cpus: "0"},
 		Pids:    &specs.LinuxPids{Limit: i64p(100)},
 	}
-	got, err := mergeResources(cur, &specs.LinuxResources{
+	got, err := MergeResources(cur, &specs.LinuxResources{
 		Memory: &specs.LinuxMemory{Swap: i64p(400 << 20)},
 		CPU:    &specs.LinuxCPU{Quota: i64p(50000), Period: u64p(100000)},
 	})
@@ -44,7 +44,7 @@ func TestMergeResources(t *testing.T) {
 		t.Errorf("changed = %+v", c)
 	}
 	// A new quota goes with the period in force (cpu.max holds both).
-	p, err := mergeResources(&specs.LinuxResources{CPU: &specs.LinuxCPU{Period: u64p(200000)}}, &specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: i64p(50000)}})
+	p, err := MergeResources(&specs.LinuxResources{CPU: &specs.LinuxCPU{Period: u64p(200000)}}, &specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: i64p(50000)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestMergeResources(t *testing.T) {
 		t.Errorf("quota changed without its period: %+v", c.CPU)
 	}
 
-	u, err := mergeResources(nil, &specs.LinuxResources{Unified: map[string]string{"memory.high": "1G"}, BlockIO: &specs.LinuxBlockIO{Weight: u16p(300)}})
+	u, err := MergeResources(nil, &specs.LinuxResources{Unified: map[string]string{"memory.high": "1G"}, BlockIO: &specs.LinuxBlockIO{Weight: u16p(300)}})
 	if err != nil || u.Unified["memory.high"] != "1G" || *u.BlockIO.Weight != 300 {
 		t.Errorf("merge into nothing = %+v, %v", u, err)
 	}
@@ -74,12 +74,12 @@ func TestMergeResourcesRefuses(t *testing.T) {
 		"burst":            {&specs.LinuxResources{CPU: &specs.LinuxCPU{Burst: u64p(1)}}, "burst"},
 		"blkio device":     {&specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{WeightDevice: []specs.LinuxWeightDevice{{}}}}, "weight"},
 	} {
-		_, err := mergeResources(cur, c.upd)
+		_, err := MergeResources(cur, c.upd)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want one mentioning %q", name, err, c.want)
 		}
 	}
-	if _, err := mergeResources(nil, &specs.LinuxResources{Memory: &specs.LinuxMemory{Swap: i64p(1 << 30)}}); err == nil || !strings.Contains(err.Error(), "needs a memory limit") {
+	if _, err := MergeResources(nil, &specs.LinuxResources{Memory: &specs.LinuxMemory{Swap: i64p(1 << 30)}}); err == nil || !strings.Contains(err.Error(), "needs a memory limit") {
 		t.Errorf("swap without a limit: %v", err)
 	}
 }

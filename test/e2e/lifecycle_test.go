@@ -217,3 +217,52 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met within 10s")
 }
+
+// brig update changes a running container's limits in the kernel, and
+// they hold across a stop and start; a refused update changes nothing.
+func TestUpdate(t *testing.T) {
+	name, _ := runDetached(t, "--memory", "64m")
+	id := inspect(t, name).ID
+	file := func(ctrl, f string) string {
+		b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", ctrl, "brig", id, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, c := range [][3]string{
+			{"memory", "memory.limit_in_bytes", strconv.Itoa(128 << 20)},
+			{"cpu", "cpu.cfs_quota_us", "50000"},
+			{"pids", "pids.max", "30"},
+		} {
+			if got := file(c[0], c[1]); got != c[2] {
+				t.Errorf("%s: %s = %s, want %s", when, c[1], got, c[2])
+			}
+		}
+	}
+	brig(t, "update", "--memory", "128m", "--memory-swap", "256m", "--cpus", "0.5", "--pids-limit", "30", name)
+	check("after update")
+	var raw []struct{ Options struct{ Memory, CPUs string } }
+	if err := json.Unmarshal([]byte(brig(t, "inspect", name)), &raw); err != nil || raw[0].Options.Memory != "128m" || raw[0].Options.CPUs != "0.5" {
+		t.Errorf("inspect after update: %+v, %v", raw, err)
+	}
+	if msg, _ := brigFail(t, "update", "--memory", "1g", name); !strings.Contains(msg, "swap") {
+		t.Errorf("a memory limit above the swap limit: %q", msg)
+	}
+	if msg, _ := brigFail(t, "update", "--blkio-weight", "5", name); !strings.Contains(msg, "10 to 1000") {
+		t.Errorf("a bad weight: %q", msg)
+	}
+	check("after refused updates")
+	brig(t, "stop", "-t", "1", name)
+	brig(t, "update", "--pids-limit", "40", name) // a stopped container: its next start
+	brig(t, "start", name)
+	id = inspect(t, name).ID
+	if got := file("pids", "pids.max"); got != "40" {
+		t.Errorf("after start, pids.max = %s, want the update made while stopped", got)
+	}
+	if got := file("memory", "memory.limit_in_bytes"); got != strconv.Itoa(128<<20) {
+		t.Errorf("after start, memory limit = %s, want the update made while running", got)
+	}
+}
