@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -47,7 +46,7 @@ func cgroupPath(id string, s *specs.Spec) (string, error) {
 // see cgroup.JoinSelf.) Kernels before 5.7 refuse the flag (EINVAL or
 // E2BIG for clone3's larger argument, ENOSYS without clone3): the child is
 // then started without it and moved in afterwards.
-func startInCgroup(cmd *exec.Cmd, m *cgroup.Manager, join []specs.LinuxNamespace, newTime bool, offsets map[string]specs.LinuxTimeOffset) error {
+func startInCgroup(cmd *initProc, m *cgroup.Manager, join []specs.LinuxNamespace, newTime bool, offsets map[string]specs.LinuxTimeOffset) error {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}

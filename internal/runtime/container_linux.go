@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -123,7 +122,7 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 		return nil, err
 	}
 	st = &State{ID: id, Bundle: bundle, Rootfs: spec.Root.Path, Created: time.Now().UTC(), Annotations: spec.Annotations, Phase: Creating, Spec: spec, Cgroup: mgr}
-	var cmd *exec.Cmd
+	var cmd *initProc
 	defer func() {
 		if err != nil {
 			if cmd != nil && cmd.Process != nil {
@@ -308,7 +307,7 @@ func (rt *Runtime) passListener(conn syncConn, spec *specs.Spec, pid int, state 
 // from (see sealedSelf; the init closes that one first) and, if not nil,
 // a cgroup namespace to join (see initCgroupNS). It returns the sync
 // socket's fd number in the child.
-func initCmd(preserve int, sync, aux, self, cgroupNS, stdin, stdout, stderr *os.File) (*exec.Cmd, int) {
+func initCmd(preserve int, sync, aux, self, cgroupNS, stdin, stdout, stderr *os.File) (*initProc, int) {
 	extra := make([]*os.File, 0, preserve+4)
 	for i := 0; i < preserve; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
@@ -318,7 +317,7 @@ func initCmd(preserve int, sync, aux, self, cgroupNS, stdin, stdout, stderr *os.
 	if cgroupNS != nil {
 		extra = append(extra, cgroupNS)
 	}
-	return &exec.Cmd{
+	return &initProc{
 		Path: "/proc/self/fd/" + strconv.Itoa(syncFd+2),
 		Args: []string{"brig-runtime", "init"},
 		// GOMAXPROCS and GOGC as Init sets them, but from the start: the
@@ -370,7 +369,7 @@ func checkNSPaths(join []specs.LinuxNamespace) error {
 // new time namespace) on a dedicated OS thread. The child inherits that
 // thread's namespaces; the thread is never unlocked, so Go discards it
 // afterwards instead of reusing it in its altered state.
-func startIn(cmd *exec.Cmd, join []specs.LinuxNamespace, newTime bool, offsets map[string]specs.LinuxTimeOffset) error {
+func startIn(cmd *initProc, join []specs.LinuxNamespace, newTime bool, offsets map[string]specs.LinuxTimeOffset) error {
 	if len(join) == 0 && !newTime {
 		return cmd.Start()
 	}
@@ -379,7 +378,7 @@ func startIn(cmd *exec.Cmd, join []specs.LinuxNamespace, newTime bool, offsets m
 	return <-errc
 }
 
-func joinAndStart(errc chan<- error, cmd *exec.Cmd, join []specs.LinuxNamespace, newTime bool, offsets map[string]specs.LinuxTimeOffset) {
+func joinAndStart(errc chan<- error, cmd *initProc, join []specs.LinuxNamespace, newTime bool, offsets map[string]specs.LinuxTimeOffset) {
 	runtime.LockOSThread()
 	if unix.Gettid() == unix.Getpid() {
 		// The main thread cannot exit, so Go would keep it, wedged, in
@@ -1003,8 +1002,7 @@ func (rt *Runtime) Run(id string, o CreateOpts, detach bool) (int, error) {
 	if detach {
 		return 0, nil
 	}
-	proc, _ := os.FindProcess(st.Pid) // our child: Wait works
-	code, err := sigs.wait(proc)
+	code, err := sigs.wait(&child{Pid: st.Pid}) // our child, unreaped
 	trace.Mark("run: exited")
 	if derr := rt.delete(st, true); err == nil {
 		err = derr

@@ -60,33 +60,37 @@ func (r *relay) interrupted() os.Signal {
 	}
 }
 
-// wait relays signals to p until it exits and returns its exit status the
-// way a shell reports it.
-func (r *relay) wait(p *os.Process) (int, error) {
+// wait relays signals to p, a child of this process, until it exits and
+// returns its exit status the way a shell reports it.
+func (r *relay) wait(p *child) (int, error) {
 	<-r.ready
-	done := make(chan *os.ProcessState, 1)
+	type exit struct {
+		ws  unix.WaitStatus
+		err error
+	}
+	done := make(chan exit, 1)
 	go func() {
-		ps, _ := p.Wait()
-		done <- ps
+		ws, err := p.Wait()
+		done <- exit{ws, err}
 	}()
 	for {
 		select {
 		case s := <-r.ch:
-			if !ignored(s) {
-				_ = p.Signal(s)
+			if sig, ok := s.(syscall.Signal); ok && !ignored(s) {
+				_ = p.Signal(sig)
 			}
-		case ps := <-done:
-			return exitStatus(ps), nil
+		case x := <-done:
+			if x.err != nil {
+				return 255, nil
+			}
+			return exitStatus(x.ws), nil
 		}
 	}
 }
 
-func exitStatus(ps *os.ProcessState) int {
-	if ps == nil {
-		return 255
-	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+func exitStatus(ws unix.WaitStatus) int {
+	if ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}
-	return ps.ExitCode()
+	return ws.ExitStatus()
 }

@@ -42,7 +42,7 @@ func TestRelayWaitForwards(t *testing.T) {
 	must(t, cmd.Start())
 	done := make(chan int, 1)
 	go func() {
-		code, _ := r.wait(cmd.Process)
+		code, _ := r.wait(&child{Pid: cmd.Process.Pid})
 		done <- code
 	}()
 	<-r.ready
