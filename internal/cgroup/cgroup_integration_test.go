@@ -51,6 +51,11 @@ func TestApplySetDestroy(t *testing.T) {
 		Memory: &specs.LinuxMemory{Limit: i64p(64 << 20)},
 		Pids:   &specs.LinuxPids{Limit: i64p(10)},
 		CPU:    &specs.LinuxCPU{Shares: &shares, Quota: &quota, Period: &period, Cpus: "0"},
+		Devices: []specs.LinuxDeviceCgroup{
+			{Allow: false, Access: "rwm"},
+			{Allow: true, Type: "c", Major: i64p(10), Minor: i64p(200), Access: "rw"},
+			{Allow: true, Type: "b", Major: i64p(8), Access: "r"},
+		},
 	}
 	if err := m.Set(r); err != nil {
 		t.Fatal(err)
@@ -76,6 +81,21 @@ func TestApplySetDestroy(t *testing.T) {
 		check(m.V1["cpu"], "cpu.cfs_quota_us", "50000")
 		check(m.V1["cpu"], "cpu.shares", "512")
 		check(m.V1["cpuset"], "cpuset.cpus", "0")
+		// Every rule landed, in order, each its own write.
+		list, _ := read(m.V1["devices"], "devices.list")
+		want := []string{"c 10:200 rw", "b 8:* r"}
+		for _, d := range DefaultAllows {
+			s, _ := ruleString(d)
+			want = append(want, s)
+		}
+		for _, w := range want {
+			if !strings.Contains("\n"+list+"\n", "\n"+w+"\n") {
+				t.Errorf("devices.list lacks %q:\n%s", w, list)
+			}
+		}
+		if strings.Contains(list, "a *:* rwm") {
+			t.Errorf("devices.list still allows everything:\n%s", list)
+		}
 		self, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", cmd.Process.Pid))
 		if !strings.Contains(string(self), path) {
 			t.Errorf("process cgroups: %s", self)

@@ -473,16 +473,21 @@ func read(dir, file string) (string, error) {
 	return strings.TrimSpace(string(b)), err
 }
 
+// writeFd writes v in one write(2): cgroupfs takes each write as one value.
+func writeFd(fd int, v string) error {
+	for {
+		_, err := unix.Write(fd, []byte(v))
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
 func write(dir, file, v string) error {
 	path := dir + "/" + file
 	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err == nil {
-		for {
-			_, err = unix.Write(fd, []byte(v))
-			if err != unix.EINTR {
-				break
-			}
-		}
+		err = writeFd(fd, v)
 		unix.Close(fd)
 	}
 	if err != nil {

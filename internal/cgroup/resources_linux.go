@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // Set applies the spec's resource limits.
@@ -127,6 +128,15 @@ func setDevicesV1(d string, rules []specs.LinuxDeviceCgroup) error {
 	if d == "" {
 		return errors.New("device rules given but no devices cgroup on this host")
 	}
+	// Each rule is one write; the two files are opened once for all of
+	// them (a container's defaults are a dozen rules, and every open of a
+	// cgroupfs file costs a lookup of its own).
+	fds := map[string]int{}
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
 	for _, r := range append(rules, DefaultAllows...) {
 		s, err := ruleString(r)
 		if err != nil {
@@ -136,8 +146,15 @@ func setDevicesV1(d string, rules []specs.LinuxDeviceCgroup) error {
 		if r.Allow {
 			file = "devices.allow"
 		}
-		if err := write(d, file, s); err != nil {
-			return err
+		fd, ok := fds[file]
+		if !ok {
+			if fd, err = unix.Open(d+"/"+file, unix.O_WRONLY|unix.O_CLOEXEC, 0); err != nil {
+				return fmt.Errorf("open %s/%s: %w", d, file, err)
+			}
+			fds[file] = fd
+		}
+		if err := writeFd(fd, s); err != nil {
+			return fmt.Errorf("write %q to %s/%s: %w", s, d, file, err)
 		}
 	}
 	return nil
