@@ -315,10 +315,16 @@ func TestUpdate(t *testing.T) {
 			t.Errorf("update %v succeeded: %s", args, out)
 		}
 	}
+	// containerd sends the whole resources, device rules included: they
+	// are left as created.
+	devices := file("devices", "devices.list")
 	cmd = exec.Command(bin, "--root", rt.Store.Root, "update", "-r", "-", "up")
-	cmd.Stdin = strings.NewReader(`{"devices":[{"allow":true,"access":"rwm"}]}`)
-	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "device rules") {
-		t.Errorf("a device rule update: %v %s", err, out)
+	cmd.Stdin = strings.NewReader(`{"devices":[{"allow":true,"access":"rwm"}],"pids":{"limit":30}}`)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("an update carrying device rules: %v %s", err, out)
+	}
+	if got := file("devices", "devices.list"); got != devices {
+		t.Errorf("an update changed the device rules:\n%s\n->\n%s", devices, got)
 	}
 	cmd = exec.Command(bin, "--root", rt.Store.Root, "update", "-r", "-", "up")
 	cmd.Stdin = strings.NewReader(`{"memory":{"limit":4096,"checkBeforeUpdate":true}}`)

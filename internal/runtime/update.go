@@ -9,19 +9,15 @@ import (
 
 // MergeResources returns the resources a running container has after
 // `update` with upd: each field upd sets replaces the current one, the
-// rest stay. Only what can change under a live container is accepted:
-// memory, CPU, pids, the block I/O weight and unified (cgroup v2) keys.
-// Device rules are refused rather than rewritten under the container's
-// processes, and so is what the cgroup code does not apply at all.
+// rest stay. What changes is memory, CPU, pids, the block I/O weight and
+// unified (cgroup v2) keys. Device rules, hugepage, network and rdma
+// limits stay as the container was created, whatever upd says, as with
+// runc: engines send the container's whole resources back with every
+// update (containerd does for Kubernetes), and rewriting device rules
+// under running processes would briefly deny them.
 func MergeResources(cur, upd *specs.LinuxResources) (*specs.LinuxResources, error) {
 	if upd == nil {
 		return nil, errors.New("no resources to update")
-	}
-	switch {
-	case len(upd.Devices) > 0:
-		return nil, errors.New("device rules cannot be updated: they are fixed when the container is created")
-	case len(upd.HugepageLimits) > 0, upd.Network != nil, len(upd.Rdma) > 0:
-		return nil, errors.New("only memory, cpu, pids, blockIO weight and unified can be updated")
 	}
 	out := specs.LinuxResources{}
 	if cur != nil {
@@ -116,6 +112,7 @@ func MergeResources(cur, upd *specs.LinuxResources) (*specs.LinuxResources, erro
 // both) and the CPU quota and period (one file, cpu.max, on cgroup v2).
 func changed(merged, upd *specs.LinuxResources) *specs.LinuxResources {
 	c := *upd
+	c.Devices, c.HugepageLimits, c.Network, c.Rdma = nil, nil, nil, nil
 	if upd.Memory != nil {
 		m := *upd.Memory
 		if m.Limit != nil || m.Swap != nil {

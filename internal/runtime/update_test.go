@@ -52,6 +52,20 @@ func TestMergeResources(t *testing.T) {
 		t.Errorf("quota changed without its period: %+v", c.CPU)
 	}
 
+	// Engines send the whole resources back: device rules and hugepage
+	// limits in them are ignored, the container's own stay.
+	d, err := MergeResources(cur, &specs.LinuxResources{
+		Devices:        []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}},
+		HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 1}},
+		Pids:           &specs.LinuxPids{Limit: i64p(7)},
+	})
+	if err != nil || len(d.Devices) != 1 || d.Devices[0].Allow || d.HugepageLimits != nil || *d.Pids.Limit != 7 {
+		t.Errorf("an update carrying device rules: %+v, %v", d, err)
+	}
+	if c := changed(d, &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: true}}}); c.Devices != nil {
+		t.Errorf("changed passes device rules on to Set: %+v", c.Devices)
+	}
+
 	u, err := MergeResources(nil, &specs.LinuxResources{Unified: map[string]string{"memory.high": "1G"}, BlockIO: &specs.LinuxBlockIO{Weight: u16p(300)}})
 	if err != nil || u.Unified["memory.high"] != "1G" || *u.BlockIO.Weight != 300 {
 		t.Errorf("merge into nothing = %+v, %v", u, err)
@@ -65,8 +79,6 @@ func TestMergeResourcesRefuses(t *testing.T) {
 		want string
 	}{
 		"nothing":          {nil, "no resources"},
-		"devices":          {&specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}}, "device rules"},
-		"hugepages":        {&specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 1}}}, "can be updated"},
 		"limit above swap": {&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64p(300 << 20)}}, "set the swap limit too"},
 		"zero limit":       {&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64p(0)}}, "-1 for no limit"},
 		"negative":         {&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64p(-5)}}, "-1 for no limit"},
