@@ -65,6 +65,19 @@ func TestWatchFindsLeaks(t *testing.T) {
 	if r := Run(Cmd{Args: []string{"sh", "-c", "sleep 30 </dev/null >/dev/null 2>&1 &"}, Timeout: 10 * time.Second}); r.Err != nil {
 		t.Fatal(r.Err)
 	}
+	// The orphan may still be between fork and exec (no command line
+	// yet): wait until it is the sleep.
+	var orphan int
+	for i := 0; i < 500 && orphan == 0; i++ {
+		for _, pid := range children(os.Getpid()) {
+			if strings.HasPrefix(Cmdline(pid), "sleep 30") {
+				orphan = pid
+			}
+		}
+		if orphan == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	l := w.Check()
 	if len(l.Mounts) != 2 { // in our namespace, and the host's (the marker)
 		t.Errorf("mounts: %v, want the tmpfs twice", l.Mounts)
@@ -74,12 +87,6 @@ func TestWatchFindsLeaks(t *testing.T) {
 	}
 	if len(l.State) != 1 || !strings.HasSuffix(l.State[0], "/ctr") {
 		t.Errorf("state: %v, want the ctr entry only", l.State)
-	}
-	var orphan int
-	for _, pid := range children(os.Getpid()) {
-		if strings.HasPrefix(Cmdline(pid), "sleep 30") {
-			orphan = pid
-		}
 	}
 	if orphan == 0 || len(l.Procs) != 1 || !strings.Contains(l.Procs[0], "sleep 30") {
 		t.Errorf("processes: %v, want the orphaned sleep (pid %d)", l.Procs, orphan)
