@@ -240,15 +240,27 @@ func groupAlive(pgid int) bool {
 	if state, pgrp, ok := procStat(strconv.Itoa(pgid)); ok && pgrp == pgid && state != "Z" && state != "X" {
 		return true
 	}
-	ents, err := os.ReadDir("/proc")
+	// Otherwise every process is a candidate. getpgid(2) answers for each
+	// with a system call; /proc/PID/stat, which the kernel generates at
+	// some 20 us a process, is read only for the group's members.
+	d, err := os.Open("/proc")
 	if err != nil {
 		return true
 	}
-	for _, e := range ents {
-		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return true
+	}
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
+		if err != nil {
 			continue
 		}
-		if state, pgrp, ok := procStat(e.Name()); ok && pgrp == pgid && state != "Z" && state != "X" {
+		if g, err := unix.Getpgid(pid); err != nil || g != pgid {
+			continue
+		}
+		if state, pgrp, ok := procStat(name); ok && pgrp == pgid && state != "Z" && state != "X" {
 			return true
 		}
 	}
