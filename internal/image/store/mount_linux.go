@@ -323,14 +323,52 @@ func (s *Store) Remove(id string) error {
 	if err := checkContainerID(id); err != nil {
 		return err
 	}
+	rec, _ := s.readContainer(id) // what it pinned, read before it goes
 	if err := s.removeContainer(id); err != nil {
 		return err
+	}
+	// A collection reads every container's record, which made rm -f
+	// slower the more containers there were. It only has work when this
+	// container held layers no image holds any more (its image was removed
+	// under it), or when an earlier one was skipped.
+	if !s.gcWanted(rec) {
+		return nil
 	}
 	if unlock, ok, err := s.tryLock("gc.lock"); err == nil && ok {
 		defer unlock()
 		return s.gc()
 	}
+	// Someone else holds the lock: leave the collection to the next
+	// removal (or rmi) rather than wait.
+	_ = os.WriteFile(s.path(gcWantedFile), nil, 0o600)
 	return nil
+}
+
+// gcWanted reports whether removing the container whose record was rec
+// (nil: unknown) can have left anything for gc.
+func (s *Store) gcWanted(rec *containerRecord) bool {
+	if rec == nil {
+		return true
+	}
+	if _, err := os.Stat(s.path(gcWantedFile)); err == nil {
+		return true
+	}
+	idx, err := s.readIndex()
+	if err != nil {
+		return true
+	}
+	held := map[string]bool{}
+	for _, r := range idx.Images {
+		for _, l := range r.Layers {
+			held[hexOf(l)] = true
+		}
+	}
+	for _, l := range rec.Layers {
+		if !held[hexOf(l)] {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Store) removeContainer(id string) error {

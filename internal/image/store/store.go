@@ -368,7 +368,11 @@ func (s *Store) RemoveImage(ref string, force bool, inUse func(imageID string) b
 
 // gc deletes layers and blobs no image or container references, and all
 // temporary files. The caller holds gc.lock exclusively.
+// gcWantedFile marks a collection that was skipped; gc removes it.
+const gcWantedFile = "gc.wanted"
+
 func (s *Store) gc() error {
+	_ = os.Remove(s.path(gcWantedFile))
 	idx, err := s.readIndex()
 	if err != nil {
 		return err

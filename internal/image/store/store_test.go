@@ -690,3 +690,70 @@ func TestPullInterrupted(t *testing.T) {
 		t.Fatalf("pull after the interrupted one: %v", err)
 	}
 }
+
+// Removing a container collects only when there is something to collect:
+// one whose image is still there leaves the store alone (a collection
+// reads every container's record), one whose image was removed under it
+// takes that image's layers along, and a collection skipped because
+// another removal held the lock is done by the next one.
+func TestRemoveCollectsWhenNeeded(t *testing.T) {
+	host := serve(t)
+	push(t, host+"/busybox:latest", busybox(t))
+	s := open(t)
+	img, err := s.Pull(context.Background(), host+"/busybox", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A layer directory nothing holds: only a collection removes it.
+	stray := s.path("layers", strings.Repeat("e", 64))
+	if err := os.MkdirAll(stray, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mount := func(id string, img *Image) {
+		t.Helper()
+		if _, err := s.Mount(img, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mount("c1", img)
+	if err := s.Remove("c1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stray); err != nil {
+		t.Fatalf("a removal with nothing to collect collected: %v", err)
+	}
+
+	mount("c2", img)
+	if _, err := s.RemoveImage(img.ID, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := s.lock("gc.lock", false) // another removal at work
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove("c2"); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if _, err := os.Stat(s.path(gcWantedFile)); err != nil {
+		t.Fatalf("the skipped collection is not marked: %v", err)
+	}
+
+	img, err = s.Pull(context.Background(), host+"/busybox", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mount("c3", img)
+	if err := s.Remove("c3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stray); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the next removal did not collect: %v", err)
+	}
+	if _, err := os.Stat(s.path(gcWantedFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the mark outlived the collection: %v", err)
+	}
+	if n, want := countDir(t, s.path("layers")), len(img.Layers); n != want {
+		t.Errorf("%d layers after collecting, want the image's %d", n, want)
+	}
+}
