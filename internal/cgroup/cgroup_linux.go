@@ -399,13 +399,7 @@ func (m *Manager) Frozen() (bool, error) {
 
 // OOMKills is how many processes the kernel OOM-killed in the cgroup.
 func (m *Manager) OOMKills() (uint64, error) {
-	var s string
-	var err error
-	if m.V1 != nil {
-		s, err = read(m.V1["memory"], "memory.oom_control")
-	} else {
-		s, err = read(m.V2, "memory.events")
-	}
+	s, err := m.readMemory("memory.oom_control", "memory.events")
 	if err != nil {
 		return 0, err
 	}
@@ -414,17 +408,20 @@ func (m *Manager) OOMKills() (uint64, error) {
 
 // MemoryUsage is the memory the cgroup's processes use now, in bytes.
 func (m *Manager) MemoryUsage() (int64, error) {
-	var s string
-	var err error
-	if m.V1 != nil {
-		s, err = read(m.V1["memory"], "memory.usage_in_bytes")
-	} else {
-		s, err = read(m.V2, "memory.current")
-	}
+	s, err := m.readMemory("memory.usage_in_bytes", "memory.current")
 	if err != nil {
 		return 0, err
 	}
 	return strconv.ParseInt(s, 10, 64)
+}
+
+// readMemory reads a memory controller file: v1's name on a v1 host,
+// v2's on a unified one.
+func (m *Manager) readMemory(v1, v2 string) (string, error) {
+	if m.V1 != nil {
+		return read(m.V1["memory"], v1)
+	}
+	return read(m.V2, v2)
 }
 
 // Destroy removes the container's cgroup directories, deepest first.
