@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"maps"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -24,10 +25,7 @@ func MergeResources(cur, upd *specs.LinuxResources) (*specs.LinuxResources, erro
 		out = *cur
 	}
 	if m := upd.Memory; m != nil {
-		nm := specs.LinuxMemory{}
-		if out.Memory != nil {
-			nm = *out.Memory
-		}
+		nm := valueOf(out.Memory)
 		set(&nm.Limit, m.Limit)
 		set(&nm.Reservation, m.Reservation)
 		set(&nm.Swap, m.Swap)
@@ -59,10 +57,7 @@ func MergeResources(cur, upd *specs.LinuxResources) (*specs.LinuxResources, erro
 		if c.Burst != nil {
 			return nil, errors.New("cpu burst is not supported")
 		}
-		nc := specs.LinuxCPU{}
-		if out.CPU != nil {
-			nc = *out.CPU
-		}
+		nc := valueOf(out.CPU)
 		set(&nc.Shares, c.Shares)
 		set(&nc.Quota, c.Quota)
 		set(&nc.Period, c.Period)
@@ -86,21 +81,14 @@ func MergeResources(cur, upd *specs.LinuxResources) (*specs.LinuxResources, erro
 			len(b.ThrottleWriteBpsDevice) > 0 || len(b.ThrottleReadIOPSDevice) > 0 || len(b.ThrottleWriteIOPSDevice) > 0 {
 			return nil, errors.New("only the block I/O weight can be updated")
 		}
-		nb := specs.LinuxBlockIO{}
-		if out.BlockIO != nil {
-			nb = *out.BlockIO
-		}
+		nb := valueOf(out.BlockIO)
 		set(&nb.Weight, b.Weight)
 		out.BlockIO = &nb
 	}
 	if len(upd.Unified) > 0 {
 		u := make(map[string]string, len(out.Unified)+len(upd.Unified))
-		for k, v := range out.Unified {
-			u[k] = v
-		}
-		for k, v := range upd.Unified {
-			u[k] = v
-		}
+		maps.Copy(u, out.Unified)
+		maps.Copy(u, upd.Unified)
 		out.Unified = u
 	}
 	return &out, nil
@@ -128,6 +116,16 @@ func changed(merged, upd *specs.LinuxResources) *specs.LinuxResources {
 		c.CPU = &cpu
 	}
 	return &c
+}
+
+// valueOf is *p, or T's zero value for nil: the current settings a merge
+// starts from.
+func valueOf[T any](p *T) T {
+	var v T
+	if p != nil {
+		v = *p
+	}
+	return v
 }
 
 func set[T any](dst **T, v *T) {
