@@ -29,6 +29,17 @@ func eventCount(t *testing.T, path, key string) int {
 	return 0
 }
 
+// wantFiles checks the contents of files in a cgroup directory; when
+// prefixes each complaint.
+func wantFiles(t *testing.T, dir, when string, files map[string]string) {
+	t.Helper()
+	for file, want := range files {
+		if got := readTrim(t, filepath.Join(dir, file)); got != want {
+			t.Errorf("%s%s = %q, want %q", when, file, got, want)
+		}
+	}
+}
+
 // 4. Limits land in the container's own cgroup and are enforced; the
 // cgroup is gone after rm.
 func TestCgroupLimits(t *testing.T) {
@@ -42,15 +53,11 @@ func TestCgroupLimits(t *testing.T) {
 	if self != "0::/brig/"+id && self != "0::/" {
 		t.Errorf("/proc/%d/cgroup = %q, want 0::/brig/%s (or 0::/ in a cgroup namespace)", pid, self, id)
 	}
-	for file, want := range map[string]string{
+	wantFiles(t, dir, "", map[string]string{
 		"pids.max":   "20",
 		"memory.max": strconv.Itoa(48 << 20),
 		"cpu.max":    "50000 100000",
-	} {
-		if got := readTrim(t, filepath.Join(dir, file)); got != want {
-			t.Errorf("%s = %q, want %q", file, got, want)
-		}
-	}
+	})
 	mustBrig(t, "rm", "-f", id)
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("%s still exists after rm (%v)", dir, err)
@@ -121,28 +128,20 @@ func TestRuntimeCgroupsPath(t *testing.T) {
 	if got := readTrim(t, "/proc/"+strconv.Itoa(pid)+"/cgroup"); got != "0::"+path && got != "0::/" {
 		t.Errorf("/proc/%d/cgroup = %q, want 0::%s", pid, got, path)
 	}
-	for file, want := range map[string]string{
+	wantFiles(t, dir, "", map[string]string{
 		"pids.max":   "16",
 		"memory.max": strconv.Itoa(40 << 20),
 		"cpu.max":    "25000 100000",
-	} {
-		if got := readTrim(t, filepath.Join(dir, file)); got != want {
-			t.Errorf("%s = %q, want %q", file, got, want)
-		}
-	}
+	})
 	// update, as runc's: flags and containerd's JSON on stdin.
 	if out, err := rt("update", "--memory", "64m", "--pids-limit", "32", "--cpu-quota", "50000", "cgpath"); err != nil {
 		t.Fatalf("update: %v: %s", err, out)
 	}
-	for file, want := range map[string]string{
+	wantFiles(t, dir, "after update, ", map[string]string{
 		"pids.max":   "32",
 		"memory.max": strconv.Itoa(64 << 20),
 		"cpu.max":    "50000 100000",
-	} {
-		if got := readTrim(t, filepath.Join(dir, file)); got != want {
-			t.Errorf("after update, %s = %q, want %q", file, got, want)
-		}
-	}
+	})
 	if out, err := rt("update", "--cpu-share", "1024", "--memory", "0", "cgpath"); err == nil {
 		t.Errorf("update --memory 0 succeeded: %s", out)
 	}
