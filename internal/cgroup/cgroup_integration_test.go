@@ -149,3 +149,54 @@ func TestDeviceFilterV2(t *testing.T) {
 		t.Errorf("/dev/null (a default device) denied: %q", s)
 	}
 }
+
+// Destroy removes child cgroups (a container with a cgroup namespace can
+// make them) before their parent, in every hierarchy; TryDestroy refuses
+// while a task is inside and leaves everything in place.
+func TestDestroyNested(t *testing.T) {
+	path := fmt.Sprintf("/brig-cgtest/nested-%d", os.Getpid())
+	m, err := New(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	if err := m.Apply(cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	dirs := m.dirs()
+	defer func() {
+		for _, d := range dirs {
+			os.Remove(filepath.Join(d, "a", "b"))
+			os.Remove(filepath.Join(d, "a"))
+			os.Remove(d)
+			os.Remove(filepath.Dir(d))
+		}
+	}()
+	for _, d := range dirs {
+		if err := os.MkdirAll(filepath.Join(d, "a", "b"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.TryDestroy(); err == nil {
+		t.Fatal("TryDestroy succeeded with a task inside")
+	}
+	for _, d := range dirs {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("failed TryDestroy removed %s: %v", d, err)
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if err := m.TryDestroy(); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("%s survives Destroy: %v", d, err)
+		}
+	}
+}

@@ -219,10 +219,15 @@ func (m *Manager) JoinSelf() error {
 // level starts with empty cpus/mems, so it inherits its parent's first.
 func (m *Manager) mkdir(dir string) error {
 	cpuset := m.V1 != nil && m.V1["cpuset"] == dir
-	if !cpuset {
-		if err := unix.Mkdir(dir, 0o755); err == nil || err == unix.EEXIST {
-			return nil // the common case, one syscall
-		}
+	err := unix.Mkdir(dir, 0o755)
+	switch {
+	case err == unix.EEXIST:
+		return nil
+	case err == nil && !cpuset:
+		return nil // the common case, one syscall
+	case err == nil:
+		return inheritCpuset(dir)
+	case !cpuset:
 		return os.MkdirAll(dir, 0o755)
 	}
 	var missing []string
@@ -236,19 +241,36 @@ func (m *Manager) mkdir(dir string) error {
 		}
 	}
 	for _, d := range missing {
-		if err := os.Mkdir(d, 0o755); err != nil && !os.IsExist(err) {
+		err := os.Mkdir(d, 0o755)
+		if err != nil && !os.IsExist(err) {
 			return err
 		}
-		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-			if v, _ := read(d, f); v == "" {
-				pv, err := read(filepath.Dir(d), f)
-				if err != nil {
-					return err
-				}
-				if err := write(d, f, pv); err != nil {
-					return err
-				}
+		if err != nil {
+			// Made meanwhile: its maker may not have filled it yet.
+			if v, _ := read(d, "cpuset.cpus"); v != "" {
+				continue
 			}
+		}
+		if err := inheritCpuset(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inheritCpuset fills a new v1 cpuset cgroup's cpus and mems from its
+// parent's: v1 leaves them empty, and a task cannot join a cgroup that
+// has none. (With the parent's clone_children set the kernel copied them
+// already, and writing the same values again changes nothing.)
+func inheritCpuset(dir string) error {
+	parent := filepath.Dir(dir)
+	for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+		v, err := read(parent, f)
+		if err != nil {
+			return err
+		}
+		if err := write(dir, f, v); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -446,8 +468,18 @@ func (m *Manager) remove(tries int) error {
 }
 
 func removeTree(dir string, tries int) error {
-	if err := eachChild(dir, func(d string) error { return removeTree(d, tries) }); err != nil {
-		return err
+	// rmdir first: a container's cgroup rarely has children, and looking
+	// for them (a stat, then the directory's entries) would cost more
+	// than the rmdir itself. A child makes cgroupfs answer EBUSY, as a
+	// task does: then the children go first.
+	err := unix.Rmdir(dir)
+	if err == nil || err == unix.ENOENT {
+		return nil
+	}
+	if err == unix.EBUSY {
+		if err := eachChild(dir, func(d string) error { return removeTree(d, tries) }); err != nil {
+			return err
+		}
 	}
 	// A task that just exited can keep the cgroup busy for a moment.
 	for i := 0; ; i++ {

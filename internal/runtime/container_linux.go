@@ -574,10 +574,17 @@ func (rt *Runtime) Start(id string) error {
 }
 
 func (rt *Runtime) start(st *State) error {
-	id := st.ID
 	if status := rt.Status(st); status != Created {
 		return fmt.Errorf("cannot start a container that is %s", status)
 	}
+	return rt.release(st)
+}
+
+// release lets a created container's init exec its process and runs the
+// poststart hooks. Run calls it straight after create, whose container
+// it knows to be Created without reading /proc.
+func (rt *Runtime) release(st *State) error {
+	id := st.ID
 	fifoPath := filepath.Join(rt.Store.dir(id), "exec.fifo")
 	// Non-blocking open: the init holds the write end open (it is blocked
 	// in open(O_WRONLY)), so this pairs with it at once.
@@ -681,13 +688,25 @@ func (rt *Runtime) delete(st *State, force bool) error {
 		return fmt.Errorf("cannot delete container %q that is %s (use --force)", id, status)
 	}
 	rt.destroy(st)
+	rt.poststop(st, status)
+	return nil
+}
+
+// deleteReaped is delete for Run, once it has reaped the init: the
+// container is Stopped, and its pid is free for anyone to reuse, so
+// there is nothing to look up or kill by it.
+func (rt *Runtime) deleteReaped(st *State) {
+	rt.removeAll(st)
+	rt.poststop(st, Stopped)
+}
+
+func (rt *Runtime) poststop(st *State, status string) {
 	if status != Creating && st.Spec != nil && st.Spec.Hooks != nil && len(st.Spec.Hooks.Poststop) > 0 {
 		// Poststop failures are logged, not fatal, as the spec requires.
 		if err := runHooks("poststop", st.Spec.Hooks.Poststop, st.OCIState(Stopped)); err != nil {
 			rt.warn("%v", err)
 		}
 	}
-	return nil
 }
 
 // destroy kills whatever is left of the container and removes its cgroups
@@ -702,6 +721,13 @@ func (rt *Runtime) destroy(st *State) {
 	}
 	waitGone(st)
 	trace.Mark("destroy: init gone")
+	rt.removeAll(st)
+}
+
+// removeAll removes a container whose init is gone: its cgroups, with
+// whatever is left in them, and its state directory.
+func (rt *Runtime) removeAll(st *State) {
+	m := st.Cgroup
 	// With the init gone, its cgroups are usually empty already: the
 	// kernel killed the rest of a private pid namespace with it. Removing
 	// them is the cheapest proof. Only when one is busy (a shared pid
@@ -994,7 +1020,7 @@ func (rt *Runtime) Run(id string, o CreateOpts, detach bool) (int, error) {
 			return -1, fmt.Errorf("interrupted by %v before the container started; it was removed", s)
 		}
 	}
-	if err := rt.start(st); err != nil {
+	if err := rt.release(st); err != nil {
 		_ = rt.delete(st, true)
 		return -1, err
 	}
@@ -1004,9 +1030,7 @@ func (rt *Runtime) Run(id string, o CreateOpts, detach bool) (int, error) {
 	}
 	code, err := sigs.wait(&child{Pid: st.Pid}) // our child, unreaped
 	trace.Mark("run: exited")
-	if derr := rt.delete(st, true); err == nil {
-		err = derr
-	}
+	rt.deleteReaped(st)
 	trace.Mark("run: deleted")
 	return code, err
 }
