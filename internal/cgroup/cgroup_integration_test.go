@@ -200,3 +200,66 @@ func TestDestroyNested(t *testing.T) {
 		}
 	}
 }
+
+// A v1 cpuset cgroup needs cpus and mems before a task can join it. The
+// parents brig makes get clone_children, so the kernel fills their later
+// children; a child of a parent without it is filled from the parent.
+func TestCpusetInherit(t *testing.T) {
+	if Unified() {
+		t.Skip("cpuset v1 only: this host runs cgroup v2 alone")
+	}
+	base := fmt.Sprintf("/brig-cgtest/cpuset-%d", os.Getpid())
+	var made []*Manager
+	defer func() {
+		for i := len(made) - 1; i >= 0; i-- {
+			made[i].Destroy()
+		}
+		if len(made) > 0 {
+			for _, d := range made[0].dirs() {
+				os.Remove(filepath.Join(filepath.Dir(d), "plain"))
+				os.Remove(filepath.Dir(d))
+				os.Remove(filepath.Dir(filepath.Dir(d)))
+			}
+		}
+	}()
+	create := func(path string) string {
+		m, err := New(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, m)
+		if err := m.CreateV1(); err != nil {
+			t.Fatal(err)
+		}
+		return m.V1["cpuset"]
+	}
+	want, err := read(filepath.Join(Root, "cpuset"), "cpuset.cpus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := create(base + "/a")
+	if v, _ := read(filepath.Dir(first), "cgroup.clone_children"); v != "1" {
+		t.Errorf("clone_children of the parent brig made = %q, want 1", v)
+	}
+	second := create(base + "/b")
+	// A parent brig did not make: no clone_children.
+	if err := os.Mkdir(filepath.Join(Root, "cpuset", base, "plain"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := write(filepath.Join(Root, "cpuset", base, "plain"), "cpuset.cpus", want); err != nil {
+		t.Fatal(err)
+	}
+	mems, _ := read(filepath.Join(Root, "cpuset"), "cpuset.mems")
+	if err := write(filepath.Join(Root, "cpuset", base, "plain"), "cpuset.mems", mems); err != nil {
+		t.Fatal(err)
+	}
+	third := create(base + "/plain/c")
+	for _, d := range []string{first, second, third} {
+		if v, _ := read(d, "cpuset.cpus"); v != want {
+			t.Errorf("%s: cpuset.cpus = %q, want %q", d, v, want)
+		}
+		if v, _ := read(d, "cpuset.mems"); v != mems {
+			t.Errorf("%s: cpuset.mems = %q, want %q", d, v, mems)
+		}
+	}
+}

@@ -254,15 +254,23 @@ func (m *Manager) mkdir(dir string) error {
 		if err := inheritCpuset(d); err != nil {
 			return err
 		}
+		if d != dir {
+			// A parent made here: have the kernel fill its future
+			// children at mkdir, which saves each of them four system
+			// calls. Only cpuset reads the flag.
+			_ = write(d, "cgroup.clone_children", "1")
+		}
 	}
 	return nil
 }
 
 // inheritCpuset fills a new v1 cpuset cgroup's cpus and mems from its
-// parent's: v1 leaves them empty, and a task cannot join a cgroup that
-// has none. (With the parent's clone_children set the kernel copied them
-// already, and writing the same values again changes nothing.)
+// parent's: v1 leaves them empty unless the parent has clone_children
+// set, and a task cannot join a cgroup that has none.
 func inheritCpuset(dir string) error {
+	if v, _ := read(dir, "cpuset.cpus"); v != "" {
+		return nil // copied by the kernel
+	}
 	parent := filepath.Dir(dir)
 	for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
 		v, err := read(parent, f)
