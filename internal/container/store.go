@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/brigrt/brig/internal/conmon"
-	"github.com/brigrt/brig/internal/runtime"
+	"github.com/brigrt/brig/internal/rawio"
 )
 
 // Record is one container as the user created it.
@@ -181,7 +181,7 @@ func (s *Store) Save(r *Record) error {
 	if err != nil {
 		return err
 	}
-	return runtime.WriteFileAtomic(s.Path(r.ID, "container.json"), b, 0o600)
+	return rawio.WriteFileAtomic(s.Path(r.ID, "container.json"), b, 0o600)
 }
 
 // Load reads one record by exact id.
@@ -321,7 +321,7 @@ func (s *Store) Remove(id string) error {
 // SaveExit records how the container's main process ended.
 func (s *Store) SaveExit(id string, e Exit) error {
 	b, _ := json.Marshal(e)
-	return runtime.WriteFileAtomic(s.Path(id, "exit.json"), b, 0o600)
+	return rawio.WriteFileAtomic(s.Path(id, "exit.json"), b, 0o600)
 }
 
 // LoadExit returns the recorded exit, or nil if the container has not exited.

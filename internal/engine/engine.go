@@ -19,6 +19,7 @@ import (
 	"github.com/brigrt/brig/internal/image/store"
 	"github.com/brigrt/brig/internal/label"
 	"github.com/brigrt/brig/internal/monitor"
+	"github.com/brigrt/brig/internal/rawio"
 	"github.com/brigrt/brig/internal/runtime"
 	"github.com/brigrt/brig/internal/seccomp/profile"
 	"github.com/brigrt/brig/internal/selinux/mls"
@@ -219,7 +220,7 @@ func (e *Engine) Create(o *spec.Options) (rec *container.Record, warnings []stri
 	if err != nil {
 		return rec, nil, err
 	}
-	if err := runtime.WriteFileAtomic(filepath.Join(rec.Bundle, "config.json"), b, 0o600); err != nil {
+	if err := rawio.WriteFileAtomic(filepath.Join(rec.Bundle, "config.json"), b, 0o600); err != nil {
 		return rec, nil, err
 	}
 	if err := e.Containers.Save(rec); err != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/brigrt/brig/internal/container"
+	"github.com/brigrt/brig/internal/rawio"
 	"github.com/brigrt/brig/internal/runtime"
 	"github.com/brigrt/brig/internal/spec"
 	"github.com/brigrt/brig/internal/units"
@@ -126,7 +127,7 @@ func (e *Engine) Update(r *container.Record, o UpdateOptions) error {
 	if b, err = json.MarshalIndent(&s, "", "  "); err != nil {
 		return err
 	}
-	if err := runtime.WriteFileAtomic(path, b, 0o600); err != nil {
+	if err := rawio.WriteFileAtomic(path, b, 0o600); err != nil {
 		return fmt.Errorf("the new limits are in force but not saved for the next start: %w", err)
 	}
 	// The user's intent, as inspect shows it.

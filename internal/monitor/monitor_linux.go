@@ -13,6 +13,7 @@ import (
 
 	"github.com/brigrt/brig/internal/conmon"
 	"github.com/brigrt/brig/internal/container"
+	"github.com/brigrt/brig/internal/rawio"
 	"github.com/brigrt/brig/internal/runtime"
 	"golang.org/x/sys/unix"
 )
@@ -155,7 +156,7 @@ func (m *Monitor) Wait() container.Exit {
 	}
 	m.log.Close()
 	b, _ := json.Marshal(exit)
-	_ = runtime.WriteFileAtomic(m.cfg.ExitPath, b, 0o600)
+	_ = rawio.WriteFileAtomic(m.cfg.ExitPath, b, 0o600)
 	if len(m.cfg.OnExit) > 0 {
 		cmd := exec.Command(m.cfg.OnExit[0], m.cfg.OnExit[1:]...)
 		_ = cmd.Run()

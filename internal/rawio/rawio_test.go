@@ -3,6 +3,7 @@ package rawio
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -53,5 +54,49 @@ func TestFDWrite(t *testing.T) {
 	w2.Close()
 	if got := <-done; !bytes.Equal(got, data) {
 		t.Fatalf("read back %d bytes, want %d", len(got), len(data))
+	}
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "state.json")
+	for _, data := range []string{"first", "second, longer", ""} {
+		if err := WriteFileAtomic(p, []byte(data), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(p)
+		if err != nil || string(got) != data {
+			t.Fatalf("read back %q, %v; want %q", got, err, data)
+		}
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Fatalf("mode: %v, %v", fi, err)
+	}
+	// A symlink planted where the next temporary file would go is
+	// neither followed nor reused.
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	next := filepath.Join(dir, fmt.Sprintf(".state.json.tmp%d.%d", os.Getpid(), tmpSeq.Load()+1))
+	if err := os.Symlink(victim, next); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(p, []byte("third"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep" {
+		t.Fatalf("victim changed: %q", b)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "third" {
+		t.Fatalf("read back %q", b)
+	}
+	os.Remove(next)
+	if err := WriteFileAtomic(filepath.Join(dir, "missing", "f"), []byte("x"), 0o600); err == nil {
+		t.Fatal("write into a missing directory succeeded")
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 2 {
+		t.Fatalf("temporary files left behind: %v", ents)
 	}
 }

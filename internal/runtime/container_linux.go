@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/brigrt/brig/internal/cgroup"
+	"github.com/brigrt/brig/internal/rawio"
 	"github.com/brigrt/brig/internal/trace"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -494,7 +495,7 @@ func writePidFile(path string, pid int) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(abs, []byte(strconv.Itoa(pid)), 0o644)
+	return rawio.WriteFileAtomic(abs, []byte(strconv.Itoa(pid)), 0o644)
 }
 
 // startTime reads field 22 of /proc/PID/stat (in clock ticks since boot),

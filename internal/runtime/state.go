@@ -6,14 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
-	"sync/atomic"
 
 	"github.com/brigrt/brig/internal/cgroup"
+	"github.com/brigrt/brig/internal/rawio"
 	"github.com/brigrt/brig/internal/runtime/wire"
 	"github.com/brigrt/brig/internal/specjson"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 // DefaultRoot is where brig-runtime keeps container state, like runc's /run/runc.
@@ -108,7 +106,7 @@ func (st Store) Save(s *State) error {
 	if s.Phase == Creating {
 		name = creatingFile
 	}
-	return WriteFileAtomic(filepath.Join(st.dir(s.ID), name), data, 0o600)
+	return rawio.WriteFileAtomic(filepath.Join(st.dir(s.ID), name), data, 0o600)
 }
 
 // List returns the ids of all containers, sorted.
@@ -129,54 +127,6 @@ func (st Store) List() ([]string, error) {
 	sort.Strings(ids)
 	return ids, nil
 }
-
-// WriteFileAtomic writes data to path through a temporary file and a
-// rename. It uses the system calls directly: os.File would register the
-// file with the netpoller first, tripling the syscalls of a state save
-// on the path of every container start.
-func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
-	var tmp string
-	fd := -1
-	var err error
-	// O_EXCL|O_NOFOLLOW: a name planted in the directory is never followed
-	// or reused; a stale one from a dead process of the same pid is skipped.
-	for i := 0; i < 1000; i++ {
-		tmp = filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp"+strconv.Itoa(os.Getpid())+"."+strconv.Itoa(int(tmpSeq.Add(1))))
-		fd, err = unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-		if err != unix.EEXIST {
-			break
-		}
-	}
-	if err != nil {
-		return &os.PathError{Op: "create", Path: tmp, Err: err}
-	}
-	for len(data) > 0 && err == nil {
-		var n int
-		n, err = unix.Write(fd, data)
-		if err == unix.EINTR {
-			err = nil
-		}
-		if n > 0 {
-			data = data[n:]
-		}
-	}
-	if err == nil {
-		err = unix.Fchmod(fd, uint32(mode.Perm()))
-	}
-	if cerr := unix.Close(fd); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = unix.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = unix.Unlink(tmp)
-		return &os.PathError{Op: "write", Path: path, Err: err}
-	}
-	return nil
-}
-
-var tmpSeq atomic.Int64
 
 // OCIState is the runtime-spec state document, as `state` prints it and
 // as hooks receive it on stdin.
