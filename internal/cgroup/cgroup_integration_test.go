@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -262,4 +263,63 @@ func TestCpusetInherit(t *testing.T) {
 			t.Errorf("%s: cpuset.mems = %q, want %q", d, v, mems)
 		}
 	}
+}
+
+// NewCached finds what New finds, whether its file is missing, fresh,
+// stale (a mount id the kernel no longer has) or garbage, and rewrites
+// the file when it could not use it.
+func TestNewCached(t *testing.T) {
+	if Unified() {
+		t.Skip("the cache is of v1 hierarchies: this host runs cgroup v2 alone")
+	}
+	want, err := New("/brig-cgtest/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := mountID(Root); !ok {
+		t.Skip("this kernel has no unique mount ids (Linux 6.8): nothing is cached")
+	}
+	cache := filepath.Join(t.TempDir(), "mounts")
+	check := func(what string) {
+		t.Helper()
+		got, err := NewCached("/brig-cgtest/x", cache)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: %+v, %v; want %+v", what, got, err, want)
+		}
+	}
+	check("no file")
+	fresh, err := os.ReadFile(cache)
+	if err != nil {
+		t.Fatalf("no cache written: %v", err)
+	}
+	check("fresh file")
+	// A stale id: the file must be replaced by a fresh one.
+	lines := bytes.SplitAfter(fresh, []byte("\n"))
+	lines[2] = append([]byte("1"), lines[2]...) // the first mount's id, changed
+	stale := bytes.Join(lines, nil)
+	if _, _, ok := parseCache(stale, mustHier(t)); !ok {
+		t.Fatalf("the stale file does not parse:\n%s", stale)
+	}
+	if err := os.WriteFile(cache, stale, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	check("stale file")
+	if b, _ := os.ReadFile(cache); !bytes.Equal(b, fresh) {
+		t.Errorf("stale file not rewritten:\n%s", b)
+	}
+	if err := os.WriteFile(cache, []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	check("garbage")
+	if b, _ := os.ReadFile(cache); !bytes.Equal(b, fresh) {
+		t.Errorf("garbage not rewritten:\n%s", b)
+	}
+}
+
+func mustHier(t *testing.T) string {
+	h, err := hierarchies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

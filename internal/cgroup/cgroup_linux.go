@@ -23,7 +23,9 @@ func Unified() bool {
 }
 
 // New computes the directories for path on this host; nothing is created.
-func New(path string) (*Manager, error) {
+func New(path string) (*Manager, error) { return newManager(path, v1Mounts) }
+
+func newManager(path string, v1Mounts func() ([]mount, error)) (*Manager, error) {
 	if !filepath.IsAbs(path) || filepath.Clean(path) != path || path == "/" {
 		return nil, fmt.Errorf("cgroup path %q must be absolute and clean", path)
 	}

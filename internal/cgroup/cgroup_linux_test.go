@@ -27,3 +27,34 @@ bad line without separator
 		t.Fatalf("got %+v\nwant %+v", got, want)
 	}
 }
+
+func TestCacheRoundTrip(t *testing.T) {
+	hier := "4:memory;3:cpu,cpuacct;9:name=systemd;0:"
+	mounts := []mount{
+		{point: Root + "/unified", v2: true},
+		{point: Root + "/cpu,cpuacct", subsystems: []string{"cpu", "cpuacct"}},
+		{point: Root + "/systemd", subsystems: []string{"name=systemd"}},
+	}
+	ids := []uint64{7, 1 << 40, 9}
+	data := formatCache(hier, mounts, ids)
+	gotM, gotI, ok := parseCache(data, hier)
+	if !ok || !reflect.DeepEqual(gotM, mounts) || !reflect.DeepEqual(gotI, ids) {
+		t.Fatalf("round trip: %v %+v %v", ok, gotM, gotI)
+	}
+	// Written for other hierarchies, cut short, or not ours: not used.
+	bad := map[string][]byte{
+		"other hierarchies": formatCache("4:memory", mounts, ids),
+		"truncated":         data[:len(data)-3],
+		"empty":             nil,
+		"foreign":           []byte("hello\n" + hier + "\n"),
+		"outside Root":      formatCache(hier, []mount{{point: "/tmp/x", v2: true}}, []uint64{1}),
+		"bad id":            []byte(cacheMagic + "\n" + hier + "\nx " + Root + "/memory v1 memory\n"),
+		"no controllers":    []byte(cacheMagic + "\n" + hier + "\n1 " + Root + "/memory v1 \n"),
+		"unknown kind":      []byte(cacheMagic + "\n" + hier + "\n1 " + Root + "/memory v3\n"),
+	}
+	for name, b := range bad {
+		if _, _, ok := parseCache(b, hier); ok {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

@@ -19,6 +19,9 @@ func Unified() bool { return false }
 // New fails off Linux.
 func New(path string) (*Manager, error) { return nil, ErrUnsupported }
 
+// NewCached fails off Linux.
+func NewCached(path, cache string) (*Manager, error) { return nil, ErrUnsupported }
+
 // Apply fails off Linux.
 func (m *Manager) Apply(pid int) error { return ErrUnsupported }
 

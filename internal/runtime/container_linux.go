@@ -108,7 +108,7 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := cgroup.New(cgPath)
+	mgr, err := cgroup.NewCached(cgPath, filepath.Join(rt.Store.Root, cgroupCache))
 	if err != nil {
 		return nil, fmt.Errorf("cgroups: %w", err)
 	}

@@ -95,6 +95,10 @@ const (
 	creatingFile = "creating.json"
 )
 
+// cgroupCache, in the root, keeps the host's cgroup mount points between
+// creates (see cgroup.NewCached). Not a directory, so never a container.
+const cgroupCache = ".cgroup-mounts"
+
 // Save writes the state atomically (temp file + rename), so a reader never
 // sees a half-written file and a crash leaves the old or the new version.
 func (st Store) Save(s *State) error {
