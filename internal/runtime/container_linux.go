@@ -15,6 +15,7 @@ import (
 
 	"github.com/brigrt/brig/internal/cgroup"
 	"github.com/brigrt/brig/internal/rawio"
+	"github.com/brigrt/brig/internal/slack"
 	"github.com/brigrt/brig/internal/trace"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -197,7 +198,7 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 		ID:    id, Spec: ispec, Process: spec.Process, Bundle: bundle,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
 		FifoFd: syncFd + 1, NewUserNS: newUser, NewNetNS: newNet, NewCgroupNS: newCgroup,
-		Cgroup: st.Cgroup, OldKernel: testOldKernel,
+		Cgroup: st.Cgroup, OldKernel: testOldKernel, TimerSlack: slack.Original,
 	}
 	if cgNS != nil {
 		cfg.CgroupNsFd = syncFd + 3
@@ -949,7 +950,7 @@ func (rt *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		_, _ = cmd.Process.Wait()
 		return -1, err
 	}
-	cfg := initConfig{ID: id, Exec: true, Spec: ispec, Process: p, Bundle: st.Bundle, PreserveFds: o.PreserveFds, MntNsFd: syncFd + 1, Cgroup: st.Cgroup}
+	cfg := initConfig{ID: id, Exec: true, Spec: ispec, Process: p, Bundle: st.Bundle, PreserveFds: o.PreserveFds, MntNsFd: syncFd + 1, Cgroup: st.Cgroup, TimerSlack: slack.Original}
 	if cgNS != nil {
 		cfg.CgroupNsFd = syncFd + 3
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/brigrt/brig/internal/rawio"
 	"github.com/brigrt/brig/internal/runtime/wire"
 	"github.com/brigrt/brig/internal/seccomp"
+	"github.com/brigrt/brig/internal/slack"
 	"github.com/brigrt/brig/internal/specjson"
 	"github.com/brigrt/brig/internal/trace"
 	"github.com/moby/sys/capability"
@@ -55,10 +56,12 @@ func Init() {
 	// Credentials, seccomp and LSM labels are per thread; everything below
 	// happens on this one thread and ends in execve from it.
 	runtime.LockOSThread()
-	// A short, sequential life: no garbage collection, one P (see
-	// cmd/brig-runtime). The container's process starts afresh at execve.
+	// A short, sequential life: no garbage collection, one P, a calm
+	// sysmon (see cmd/brig-runtime). The container's process starts
+	// afresh at execve, with its timer slack restored (see finalize).
 	runtime.GOMAXPROCS(1)
 	debug.SetGCPercent(-1)
+	slack.Stretch()
 	fd, err := strconv.Atoi(os.Getenv(envSync))
 	if err != nil {
 		fmt.Fprintln(rawio.FD(2), "brig-runtime init: no sync fd")
@@ -404,6 +407,11 @@ func lookPath(p *specs.Process) (string, error) {
 //   - seccomp as close to execve as possible when no_new_privs is on.
 func finalize(cfg *initConfig, p *specs.Process, argv0 string, filter *seccomp.Program) error {
 	s := cfg.Spec
+	// The runtime's own timer slack, not one a thread of its made this
+	// process with (see internal/slack); before seccomp can forbid prctl.
+	if err := slack.Restore(cfg.TimerSlack); err != nil {
+		return fmt.Errorf("timer slack: %w", err)
+	}
 	if p.SelinuxLabel != "" {
 		if selinux.GetEnabled() {
 			if err := selinux.SetExecLabel(p.SelinuxLabel); err != nil {

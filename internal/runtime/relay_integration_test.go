@@ -6,11 +6,13 @@ import (
 	"bufio"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/brigrt/brig/internal/slack"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -103,5 +105,56 @@ func TestRunClosedStderr(t *testing.T) {
 	}
 	if bad := leftovers(t, rt, "epipe", ""); len(bad) > 0 {
 		t.Fatalf("left behind %v", bad)
+	}
+}
+
+// The runtime calms its sysmon with timer slack (internal/slack), but the
+// container's process gets the slack the runtime was started with, and
+// the runtime's main thread keeps it: the kernel's view of all three.
+func TestTimerSlack(t *testing.T) {
+	bin := buildRuntime(t)
+	rt := newRuntime(t)
+	b := newBundle(t, []string{"/bin/sh", "-c", "cat /proc/self/timerslack_ns; exec sleep 30"}, nil)
+	const want = "123456"
+	// A thread of our own with that slack starts the runtime, which
+	// inherits it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	old, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	must(t, err)
+	must(t, unix.Prctl(unix.PR_SET_TIMERSLACK, 123456, 0, 0, 0))
+	cmd := exec.Command(bin, "--root", rt.Store.Root, "run", "-b", b, "slack")
+	out, err := cmd.StdoutPipe()
+	must(t, err)
+	err = cmd.Start()
+	must(t, unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0))
+	must(t, err)
+	defer func() {
+		_ = exec.Command(bin, "--root", rt.Store.Root, "delete", "--force", "slack").Run()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != want {
+		t.Fatalf("container's timer slack %q (%v), want %s", line, err, want)
+	}
+	slackOf := func(tid string) string {
+		b, _ := os.ReadFile("/proc/" + tid + "/timerslack_ns")
+		return strings.TrimSpace(string(b))
+	}
+	pid := strconv.Itoa(cmd.Process.Pid)
+	if got := slackOf(pid); got != want {
+		t.Errorf("runtime's main thread slack %s, want %s", got, want)
+	}
+	tids, err := os.ReadDir("/proc/" + pid + "/task")
+	must(t, err)
+	stretched := 0
+	for _, d := range tids {
+		if slackOf(d.Name()) == strconv.Itoa(slack.Slack) {
+			stretched++
+		}
+	}
+	if stretched != 1 {
+		t.Errorf("%d of the runtime's %d threads have slack %d, want 1 (sysmon)", stretched, len(tids), slack.Slack)
 	}
 }

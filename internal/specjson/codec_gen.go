@@ -119,7 +119,7 @@ func encSpecsSpec(e *encoder, v *specs.Spec) {
 	e.b = append(e.b, '}')
 }
 
-var namesWireInitConfig = []string{"trace", "id", "exec", "spec", "process", "bundle", "noPivot", "noNewKeyring", "preserveFds", "fifoFd", "mntnsFd", "cgroupnsFd", "newUserns", "newNetns", "newCgroupns", "cgroup", "oldKernel"}
+var namesWireInitConfig = []string{"trace", "id", "exec", "spec", "process", "bundle", "noPivot", "noNewKeyring", "preserveFds", "fifoFd", "mntnsFd", "cgroupnsFd", "newUserns", "newNetns", "newCgroupns", "cgroup", "timerSlack", "oldKernel"}
 
 func decWireInitConfig(d *decoder, v *wire.InitConfig) {
 	if d.null() {
@@ -163,6 +163,8 @@ func decWireInitConfig(d *decoder, v *wire.InitConfig) {
 		case 15:
 			decPtr(d, &v.Cgroup, decCgroupManager)
 		case 16:
+			decUint(d, &v.TimerSlack, "struct field InitConfig.timerSlack of type uint64")
+		case 17:
 			decBool(d, &v.OldKernel, "struct field InitConfig.oldKernel of type bool")
 		default:
 			d.skip()
@@ -228,6 +230,10 @@ func encWireInitConfig(e *encoder, v *wire.InitConfig) {
 	if v.Cgroup != nil {
 		e.key(&first, "\"cgroup\":")
 		encPtr(e, &v.Cgroup, encCgroupManager)
+	}
+	if v.TimerSlack != 0 {
+		e.key(&first, "\"timerSlack\":")
+		encUint(e, &v.TimerSlack)
 	}
 	if v.OldKernel {
 		e.key(&first, "\"oldKernel\":")

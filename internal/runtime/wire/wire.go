@@ -48,6 +48,9 @@ type InitConfig struct {
 	NewNetNS     bool            `json:"newNetns,omitempty"`
 	NewCgroupNS  bool            `json:"newCgroupns,omitempty"`
 	Cgroup       *cgroup.Manager `json:"cgroup,omitempty"`
+	// TimerSlack is the runtime's own timer slack (internal/slack), for
+	// the container's process; 0 leaves the init's.
+	TimerSlack uint64 `json:"timerSlack,omitempty"`
 	// OldKernel is for tests: act as on a kernel without the new mount
 	// API, to cover the mount(2) fallback.
 	OldKernel bool `json:"oldKernel,omitempty"`

@@ -1,0 +1,120 @@
+package slack
+
+import (
+	"strconv"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Original is the calling thread's timer slack when Stretch ran: the one
+// this process started with, for a container process to have.
+var Original uint64
+
+// Stretch records Original and gives sysmon the timer slack Slack. It
+// must run on the main thread, as main does before anything else.
+//
+// sysmon is the first thread the runtime starts, before any other
+// thread exists: so the thread id that follows the main thread's first.
+// (Ids only wrap at pid_max; the one that wrapped is then the smallest.)
+// Nothing here is essential: without /proc or CAP_SYS_NICE (a rootless
+// runtime) sysmon keeps its slack.
+func Stretch() {
+	if v, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0); err == nil && v > 0 {
+		Original = uint64(v)
+	}
+	var link [32]byte
+	n, err := syscall.Readlink("/proc/self", link[:])
+	if err != nil {
+		return
+	}
+	// The main thread's id as this /proc sees it: an init in a new pid
+	// namespace still has the host's /proc here.
+	self, err := strconv.Atoi(string(link[:n]))
+	if err != nil {
+		return
+	}
+	tid := firstThread(self)
+	if tid <= 0 {
+		return
+	}
+	// /proc/TID, not /proc/PID/task/TID, has the file.
+	f, err := syscall.Open("/proc/"+strconv.Itoa(tid)+"/timerslack_ns", syscall.O_WRONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	_, _ = syscall.Write(f, []byte(strconv.Itoa(Slack)))
+	syscall.Close(f)
+}
+
+// Restore sets the calling thread's timer slack back to Original (or to
+// v, if it is not zero): a process exec'd from it inherits its slack.
+func Restore(v uint64) error {
+	if v == 0 {
+		v = Original
+	}
+	if v == 0 {
+		return nil
+	}
+	return unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(v), 0, 0, 0)
+}
+
+// firstThread returns the thread of process self created first after
+// its main thread, or 0.
+func firstThread(self int) int {
+	fd, err := syscall.Open("/proc/"+strconv.Itoa(self)+"/task", syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return 0
+	}
+	defer syscall.Close(fd)
+	var buf [2048]byte
+	n, err := syscall.ReadDirent(fd, buf[:])
+	if err != nil {
+		return 0
+	}
+	var tids []int
+	for b := buf[:n]; len(b) > 0; {
+		d := (*syscall.Dirent)(unsafe.Pointer(&b[0]))
+		if d.Reclen == 0 || int(d.Reclen) > len(b) {
+			break
+		}
+		if id, err := strconv.Atoi(direntName(b[:d.Reclen])); err == nil && id != self {
+			tids = append(tids, id)
+		}
+		b = b[d.Reclen:]
+	}
+	return first(self, tids)
+}
+
+// first picks, from the ids of threads made after self, the earliest
+// made: the smallest above self, or if ids wrapped, the smallest.
+func first(self int, tids []int) int {
+	above, any := 0, 0
+	for _, t := range tids {
+		if t > self && (above == 0 || t < above) {
+			above = t
+		}
+		if any == 0 || t < any {
+			any = t
+		}
+	}
+	if above != 0 {
+		return above
+	}
+	return any
+}
+
+func direntName(rec []byte) string {
+	const off = unsafe.Offsetof(syscall.Dirent{}.Name)
+	if len(rec) <= int(off) {
+		return ""
+	}
+	name := rec[off:]
+	for i, c := range name {
+		if c == 0 {
+			return string(name[:i])
+		}
+	}
+	return string(name)
+}
