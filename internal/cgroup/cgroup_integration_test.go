@@ -17,8 +17,9 @@ import (
 
 func i64p(v int64) *int64 { return &v }
 
-func TestApplySetDestroy(t *testing.T) {
-	path := fmt.Sprintf("/brig-cgtest/%d", os.Getpid())
+// sleeper starts a sleep in a new cgroup at path; the caller kills it.
+func sleeper(t *testing.T, path string) (*Manager, *exec.Cmd) {
+	t.Helper()
 	m, err := New(path)
 	if err != nil {
 		t.Fatal(err)
@@ -27,10 +28,17 @@ func TestApplySetDestroy(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
 	if err := m.Apply(cmd.Process.Pid); err != nil {
+		cmd.Process.Kill()
 		t.Fatal(err)
 	}
+	return m, cmd
+}
+
+func TestApplySetDestroy(t *testing.T) {
+	path := fmt.Sprintf("/brig-cgtest/%d", os.Getpid())
+	m, cmd := sleeper(t, path)
+	defer cmd.Process.Kill()
 	defer func() {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -155,19 +163,8 @@ func TestDeviceFilterV2(t *testing.T) {
 // make them) before their parent, in every hierarchy; TryDestroy refuses
 // while a task is inside and leaves everything in place.
 func TestDestroyNested(t *testing.T) {
-	path := fmt.Sprintf("/brig-cgtest/nested-%d", os.Getpid())
-	m, err := New(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("sleep", "30")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	m, cmd := sleeper(t, fmt.Sprintf("/brig-cgtest/nested-%d", os.Getpid()))
 	defer cmd.Process.Kill()
-	if err := m.Apply(cmd.Process.Pid); err != nil {
-		t.Fatal(err)
-	}
 	dirs := m.dirs()
 	defer func() {
 		for _, d := range dirs {
