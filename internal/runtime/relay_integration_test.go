@@ -157,4 +157,11 @@ func TestTimerSlack(t *testing.T) {
 	if stretched != 1 {
 		t.Errorf("%d of the runtime's %d threads have slack %d, want 1 (sysmon)", stretched, len(tids), slack.Slack)
 	}
+	// exec: the exec'd process gets the slack of the `exec` that made it.
+	must(t, unix.Prctl(unix.PR_SET_TIMERSLACK, 222222, 0, 0, 0))
+	got, err := exec.Command(bin, "--root", rt.Store.Root, "exec", "slack", "cat", "/proc/self/timerslack_ns").Output()
+	must(t, unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0))
+	if err != nil || strings.TrimSpace(string(got)) != "222222" {
+		t.Errorf("exec'd process's timer slack %q (%v), want 222222", got, err)
+	}
 }
