@@ -26,7 +26,8 @@ import (
 
 	"github.com/brigrt/brig/internal/rawio"
 	"github.com/brigrt/brig/internal/runtime"
-	"github.com/brigrt/brig/internal/slack"
+	// Stretches sysmon's timer slack before most package inits run.
+	_ "github.com/brigrt/brig/internal/slack/early"
 	"github.com/brigrt/brig/internal/tinyinit"
 	"github.com/brigrt/brig/internal/units"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -48,8 +49,6 @@ func main() {
 	// collecting garbage would only cost CPU. (The init is a separate
 	// process and a long `run` or `exec` waits with nothing allocated.)
 	debug.SetGCPercent(-1)
-	// First, while still on the main thread (see slack.Stretch).
-	slack.Stretch()
 	// One P: the work is sequential, and idle Ps only spin, wake threads
 	// and hand each other the P around every blocking syscall. (Two were
 	// tried: measured to process exit, side by side, they cost 0.7 to

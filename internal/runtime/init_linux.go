@@ -56,12 +56,12 @@ func Init() {
 	// Credentials, seccomp and LSM labels are per thread; everything below
 	// happens on this one thread and ends in execve from it.
 	runtime.LockOSThread()
-	// A short, sequential life: no garbage collection, one P, a calm
-	// sysmon (see cmd/brig-runtime). The container's process starts
-	// afresh at execve, with its timer slack restored (see finalize).
+	// A short, sequential life: no garbage collection, one P (see
+	// cmd/brig-runtime, whose import of slack/early calms sysmon too).
+	// The container's process starts afresh at execve, with its timer
+	// slack restored (see finalize).
 	runtime.GOMAXPROCS(1)
 	debug.SetGCPercent(-1)
-	slack.Stretch()
 	fd, err := strconv.Atoi(os.Getenv(envSync))
 	if err != nil {
 		fmt.Fprintln(rawio.FD(2), "brig-runtime init: no sync fd")

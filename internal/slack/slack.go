@@ -13,10 +13,14 @@
 // its sleeps run that much longer, and it wakes about once a millisecond
 // instead. sysmon takes a processor back from a goroutine blocked in a
 // system call and preempts one that runs too long; in these processes
-// both can wait that long. Threads the runtime starts from sysmon
-// inherit the slack, so a container process could too: the init sets
-// the slack the runtime itself started with (Original) just before it
-// execs the container's process.
+// both can wait that long. brig-runtime imports package early, which
+// calls Stretch before most package inits run.
+//
+// A process inherits the timer slack of the thread that forked it, and
+// threads the runtime starts from sysmon inherit sysmon's. So nothing
+// may reach a container with it: the init sets the runtime's own slack
+// (Original) before it execs the container's process, and brig's tiny
+// init forks its child from its main thread.
 package slack
 
 // Slack is the timer slack given to sysmon.

@@ -4,8 +4,13 @@ import (
 	"strconv"
 	"syscall"
 	"unsafe"
+)
 
-	"golang.org/x/sys/unix"
+// Plain syscall, not golang.org/x/sys/unix: package early's init, which
+// calls Stretch, then runs before the packages that unix needs.
+const (
+	prSetTimerslack = 29 // PR_SET_TIMERSLACK
+	prGetTimerslack = 30 // PR_GET_TIMERSLACK
 )
 
 // Original is the calling thread's timer slack when Stretch ran: the one
@@ -13,7 +18,8 @@ import (
 var Original uint64
 
 // Stretch records Original and gives sysmon the timer slack Slack. It
-// must run on the main thread, as main does before anything else.
+// must run on the main thread: package early calls it during package
+// initialisation, where the runtime keeps the main goroutine there.
 //
 // sysmon is the first thread the runtime starts, before any other
 // thread exists: so the thread id that follows the main thread's first.
@@ -21,7 +27,7 @@ var Original uint64
 // Nothing here is essential: without /proc or CAP_SYS_NICE (a rootless
 // runtime) sysmon keeps its slack.
 func Stretch() {
-	if v, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0); err == nil && v > 0 {
+	if v, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prGetTimerslack, 0, 0); errno == 0 && v > 0 {
 		Original = uint64(v)
 	}
 	var link [32]byte
@@ -57,7 +63,10 @@ func Restore(v uint64) error {
 	if v == 0 {
 		return nil
 	}
-	return unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(v), 0, 0, 0)
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prSetTimerslack, uintptr(v), 0); errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 // firstThread returns the thread of process self created first after

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -20,6 +21,11 @@ func Main() {
 		fmt.Fprintln(os.Stderr, "init: usage: /dev/init -- COMMAND [ARGS...]")
 		os.Exit(2)
 	}
+	// The child is forked from the main thread: brig-runtime gives its
+	// sysmon a long timer slack (internal/slack), which threads sysmon
+	// starts inherit, and a process inherits the slack of the thread that
+	// forked it.
+	runtime.LockOSThread()
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs)
 	cmd := exec.Command(args[0], args[1:]...)

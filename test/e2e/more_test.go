@@ -23,6 +23,22 @@ func TestInit(t *testing.T) {
 	}
 }
 
+// brig-runtime calms Go's sysmon with a long timer slack (internal/slack);
+// neither the container's init nor the process --init starts under it
+// may inherit that: both have the slack of whoever ran brig.
+func TestTimerSlackNotInherited(t *testing.T) {
+	want, err := os.ReadFile("/proc/self/timerslack_ns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.TrimSpace(string(want))
+	// Reading another process's slack takes CAP_SYS_NICE.
+	out := brig(t, "run", "--rm", "--init", "--cap-add", "SYS_NICE", "brig-demo", "sh", "-c", "cat /proc/1/timerslack_ns /proc/self/timerslack_ns")
+	if got := strings.Fields(out); len(got) != 2 || got[0] != w || got[1] != w {
+		t.Errorf("timer slack of /dev/init and its child: %q, want %s for both", out, w)
+	}
+}
+
 // Each container gets its own MCS pair, recorded on disk, freed on rm.
 func TestMCSLevels(t *testing.T) {
 	a, _ := runDetached(t)
