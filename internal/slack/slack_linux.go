@@ -22,36 +22,50 @@ var Original uint64
 // initialisation, where the runtime keeps the main goroutine there.
 //
 // sysmon is the first thread the runtime starts, before any other
-// thread exists: so the thread id that follows the main thread's first.
-// (Ids only wrap at pid_max; the one that wrapped is then the smallest.)
+// thread exists: so, unless another process took the id in between, the
+// one whose id follows the main thread's. Ids are those of the pid
+// namespace /proc belongs to, which may not be this process's (an init
+// in a new pid namespace still sees the host's /proc): a guess is only
+// taken once /proc/self/task shows it is a thread of this process.
 // Nothing here is essential: without /proc or CAP_SYS_NICE (a rootless
 // runtime) sysmon keeps its slack.
 func Stretch() {
 	if v, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prGetTimerslack, 0, 0); errno == 0 && v > 0 {
 		Original = uint64(v)
 	}
-	var link [32]byte
-	n, err := syscall.Readlink("/proc/self", link[:])
-	if err != nil {
-		return
+	tid := ours(syscall.Getpid() + 1)
+	if tid == 0 {
+		var link [32]byte
+		n, err := syscall.Readlink("/proc/self", link[:])
+		if err != nil {
+			return
+		}
+		self, err := strconv.Atoi(string(link[:n]))
+		if err != nil {
+			return
+		}
+		if tid = ours(self + 1); tid == 0 {
+			tid = firstThread(self)
+		}
 	}
-	// The main thread's id as this /proc sees it: an init in a new pid
-	// namespace still has the host's /proc here.
-	self, err := strconv.Atoi(string(link[:n]))
-	if err != nil {
-		return
-	}
-	tid := firstThread(self)
 	if tid <= 0 {
 		return
 	}
-	// /proc/TID, not /proc/PID/task/TID, has the file.
+	// /proc/TID, not /proc/self/task/TID, has the file.
 	f, err := syscall.Open("/proc/"+strconv.Itoa(tid)+"/timerslack_ns", syscall.O_WRONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return
 	}
 	_, _ = syscall.Write(f, []byte(strconv.Itoa(Slack)))
 	syscall.Close(f)
+}
+
+// ours returns tid if /proc shows it is a thread of this process, else 0.
+func ours(tid int) int {
+	if syscall.Access("/proc/self/task/"+strconv.Itoa(tid), 0) != nil {
+		return 0
+	}
+	return tid
 }
 
 // Restore sets the calling thread's timer slack back to Original (or to
