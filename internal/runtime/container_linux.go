@@ -219,7 +219,7 @@ func (rt *Runtime) create(id, bundle string, spec *specs.Spec, o CreateOpts) (st
 	trace.Mark("create: init ready")
 	st.NsPaths = map[string]string{}
 	for _, ns := range spec.Linux.Namespaces {
-		st.NsPaths[string(ns.Type)] = fmt.Sprintf("/proc/%d/ns/%s", st.Pid, procNS[ns.Type])
+		st.NsPaths[string(ns.Type)] = "/proc/" + strconv.Itoa(st.Pid) + "/ns/" + procNS[ns.Type]
 	}
 	st.Phase = Created
 	if err := rt.Store.Save(st); err != nil {
@@ -324,8 +324,10 @@ func initCmd(preserve int, sync, aux, self, cgroupNS, stdin, stdout, stderr *os.
 		Args: []string{"brig-runtime", "init"},
 		// GOMAXPROCS and GOGC as Init sets them, but from the start: the
 		// runtime then makes one P, not one per CPU, and changes nothing
-		// later. The container's process gets its own environment.
-		Env:        []string{envMode + "=1", envSync + "=" + strconv.Itoa(syncFd), "GOMAXPROCS=1", "GOGC=off"},
+		// later. profstackdepth=0 spares each thread two profiling stack
+		// buffers nothing here would fill. The container's process gets
+		// its own environment.
+		Env:        []string{envMode + "=1", envSync + "=" + strconv.Itoa(syncFd), "GOMAXPROCS=1", "GOGC=off", "GODEBUG=profstackdepth=0"},
 		Stdin:      orStd(stdin, os.Stdin),
 		Stdout:     orStd(stdout, os.Stdout),
 		Stderr:     orStd(stderr, os.Stderr),
