@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestLivePodmanContainer runs a real podman container (private storage,
@@ -63,8 +64,18 @@ func TestLivePodmanContainer(t *testing.T) {
 
 	v := &Viewer{}
 	var out bytes.Buffer
-	if err := v.Container(&out, id[:12], ContainerOptions{Diff: true}); err != nil {
-		t.Fatal(err)
+	// podman run -d returns once runc's start has released the init,
+	// which may not have exec'd sleep yet (its command is then
+	// "runc:[2:INIT]"): wait for the exec, up to ten seconds.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		out.Reset()
+		if err := v.Container(&out, id[:12], ContainerOptions{Diff: true}); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out.String(), "command sleep") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	s := out.String()
 	if !strings.Contains(s, "container "+id+" (podman)") || !strings.Contains(s, "command sleep") ||
