@@ -40,6 +40,11 @@ func Scan(o Options) ([]Proc, error) {
 		pids = out
 	}
 	self := selfNS(root)
+	dir, err := openRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(dir)
 
 	procs := make([]Proc, len(pids))
 	ok := make([]bool, len(pids))
@@ -58,7 +63,7 @@ func Scan(o Options) ([]Proc, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := reader{root: root, buf: make([]byte, 4096), cgroup: o.Cgroup, selfNS: self}
+			r := reader{dir: dir, buf: make([]byte, 4096), cgroup: o.Cgroup, selfNS: self}
 			for {
 				start := int(next.Add(chunk)) - chunk
 				if start >= len(pids) {
@@ -87,10 +92,26 @@ func Read(root string, pid int, cgroup bool) (Proc, error) {
 	if root == "" {
 		root = "/proc"
 	}
-	r := reader{root: root, buf: make([]byte, 4096), cgroup: cgroup, selfNS: selfNS(root)}
+	dir, err := openRoot(root)
+	if err != nil {
+		return Proc{}, err
+	}
+	defer unix.Close(dir)
+	r := reader{dir: dir, buf: make([]byte, 4096), cgroup: cgroup, selfNS: selfNS(root)}
 	var p Proc
-	err := r.read(pid, &p)
+	err = r.read(pid, &p)
 	return p, err
+}
+
+// openRoot opens the proc root once: each file is then looked up from it
+// ("PID/status"), not from "/" down, which saves two path components a
+// file; 4,000 lookups for 2,000 processes.
+func openRoot(root string) (int, error) {
+	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: root, Err: err}
+	}
+	return fd, nil
 }
 
 func listPIDs(root string) ([]int, error) {
@@ -116,7 +137,7 @@ func listPIDs(root string) ([]int, error) {
 }
 
 type reader struct {
-	root   string
+	dir    int // the proc root
 	buf    []byte
 	path   []byte
 	cgroup bool
@@ -137,10 +158,9 @@ func selfNS(root string) string {
 	return string(b[:n])
 }
 
+// pidPath is PID/file, relative to the proc root.
 func (r *reader) pidPath(pid int, file string) string {
-	r.path = append(r.path[:0], r.root...)
-	r.path = append(r.path, '/')
-	r.path = strconv.AppendInt(r.path, int64(pid), 10)
+	r.path = strconv.AppendInt(r.path[:0], int64(pid), 10)
 	r.path = append(r.path, '/')
 	r.path = append(r.path, file...)
 	return string(r.path)
@@ -164,7 +184,7 @@ func (r *reader) read(pid int, p *Proc) error {
 		}
 	}
 	if r.selfNS != "" {
-		n, err := unix.Readlink(r.pidPath(pid, "ns/user"), r.nsBuf[:])
+		n, err := unix.Readlinkat(r.dir, r.pidPath(pid, "ns/user"), r.nsBuf[:])
 		if err == nil {
 			p.ChildUserNS = string(r.nsBuf[:n]) != r.selfNS
 		} else if gone(err) {
@@ -189,7 +209,7 @@ func (r *reader) read(pid int, p *Proc) error {
 // taken as the whole file: /proc/PID/status is generated in one piece, so
 // the usual second read that returns 0 only costs a syscall per process.
 func (r *reader) readFile(path string, once bool) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(r.dir, path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if gone(err) {
 			return nil, ErrGone
