@@ -33,7 +33,8 @@ func Stretch() {
 	if v, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prGetTimerslack, 0, 0); errno == 0 && v > 0 {
 		Original = uint64(v)
 	}
-	tid := ours(syscall.Getpid() + 1)
+	pid := syscall.Getpid()
+	tid := ours(pid + 1)
 	if tid == 0 {
 		var link [32]byte
 		n, err := syscall.Readlink("/proc/self", link[:])
@@ -44,14 +45,19 @@ func Stretch() {
 		if err != nil {
 			return
 		}
-		if tid = ours(self + 1); tid == 0 {
+		if self != pid {
+			tid = ours(self + 1)
+		}
+		if tid == 0 {
 			tid = firstThread(self)
 		}
 	}
 	if tid <= 0 {
 		return
 	}
-	// /proc/TID, not /proc/self/task/TID, has the file.
+	// /proc/TID, not /proc/self/task/TID, has the file. The id cannot go
+	// to another process in between: Go never ends a thread of its own
+	// unless a goroutine locked to it exits, and none has run yet.
 	f, err := syscall.Open("/proc/"+strconv.Itoa(tid)+"/timerslack_ns", syscall.O_WRONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return
