@@ -3,7 +3,6 @@ package slack
 import (
 	"strconv"
 	"syscall"
-	"unsafe"
 )
 
 // Plain syscall, not golang.org/x/sys/unix: package early's init, which
@@ -102,16 +101,12 @@ func firstThread(self int) int {
 	if err != nil {
 		return 0
 	}
+	_, _, names := syscall.ParseDirent(buf[:n], -1, nil)
 	var tids []int
-	for b := buf[:n]; len(b) > 0; {
-		d := (*syscall.Dirent)(unsafe.Pointer(&b[0]))
-		if d.Reclen == 0 || int(d.Reclen) > len(b) {
-			break
-		}
-		if id, err := strconv.Atoi(direntName(b[:d.Reclen])); err == nil && id != self {
+	for _, name := range names {
+		if id, err := strconv.Atoi(name); err == nil && id != self {
 			tids = append(tids, id)
 		}
-		b = b[d.Reclen:]
 	}
 	return first(self, tids)
 }
@@ -132,18 +127,4 @@ func first(self int, tids []int) int {
 		return above
 	}
 	return any
-}
-
-func direntName(rec []byte) string {
-	const off = unsafe.Offsetof(syscall.Dirent{}.Name)
-	if len(rec) <= int(off) {
-		return ""
-	}
-	name := rec[off:]
-	for i, c := range name {
-		if c == 0 {
-			return string(name[:i])
-		}
-	}
-	return string(name)
 }
