@@ -49,14 +49,24 @@ func ReadFile(path string, size int) ([]byte, error) {
 type FD int
 
 func (f FD) Write(p []byte) (int, error) {
+	n, err := writeAll(int(f), p)
+	if err != nil {
+		return n, &os.PathError{Op: "write", Path: "fd " + strconv.Itoa(int(f)), Err: err}
+	}
+	return n, nil
+}
+
+// writeAll writes all of p to fd, retrying on EINTR; the error is the
+// bare errno.
+func writeAll(fd int, p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
-		m, err := unix.Write(int(f), p[n:])
+		m, err := unix.Write(fd, p[n:])
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			return n, &os.PathError{Op: "write", Path: "fd " + strconv.Itoa(int(f)), Err: err}
+			return n, err
 		}
 		n += m
 	}
@@ -86,16 +96,7 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 	if err != nil {
 		return &os.PathError{Op: "create", Path: tmp, Err: err}
 	}
-	for len(data) > 0 && err == nil {
-		var n int
-		n, err = unix.Write(fd, data)
-		if err == unix.EINTR {
-			err = nil
-		}
-		if n > 0 {
-			data = data[n:]
-		}
-	}
+	_, err = writeAll(fd, data)
 	if err == nil {
 		err = unix.Fchmod(fd, uint32(mode.Perm()))
 	}
