@@ -228,7 +228,8 @@ func (m *Manager) mkdir(dir string) error {
 	case err == nil && !cpuset:
 		return nil // the common case, one syscall
 	case err == nil:
-		return inheritCpuset(dir)
+		_, err := inheritCpuset(dir)
+		return err
 	case !cpuset:
 		return os.MkdirAll(dir, 0o755)
 	}
@@ -247,16 +248,13 @@ func (m *Manager) mkdir(dir string) error {
 		if err != nil && !os.IsExist(err) {
 			return err
 		}
+		// One made meanwhile may not be filled yet by its maker.
+		made := err == nil
+		filled, err := inheritCpuset(d)
 		if err != nil {
-			// Made meanwhile: its maker may not have filled it yet.
-			if v, _ := read(d, "cpuset.cpus"); v != "" {
-				continue
-			}
-		}
-		if err := inheritCpuset(d); err != nil {
 			return err
 		}
-		if d != dir {
+		if d != dir && (made || filled) {
 			// A parent made here: have the kernel fill its future
 			// children at mkdir, which saves each of them four system
 			// calls. Only cpuset reads the flag.
@@ -268,22 +266,23 @@ func (m *Manager) mkdir(dir string) error {
 
 // inheritCpuset fills a new v1 cpuset cgroup's cpus and mems from its
 // parent's: v1 leaves them empty unless the parent has clone_children
-// set, and a task cannot join a cgroup that has none.
-func inheritCpuset(dir string) error {
+// set, and a task cannot join a cgroup that has none. It reports whether
+// it had to.
+func inheritCpuset(dir string) (bool, error) {
 	if v, _ := read(dir, "cpuset.cpus"); v != "" {
-		return nil // copied by the kernel
+		return false, nil // copied by the kernel, or by another maker
 	}
 	parent := filepath.Dir(dir)
 	for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
 		v, err := read(parent, f)
 		if err != nil {
-			return err
+			return true, err
 		}
 		if err := write(dir, f, v); err != nil {
-			return err
+			return true, err
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // enableV2Controllers delegates every available controller down to the
