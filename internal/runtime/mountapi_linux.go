@@ -79,3 +79,14 @@ func attachTree(tree, dirfd int, name string) error {
 	}
 	return unix.MoveMount(tree, "", dirfd, name, flags)
 }
+
+// bindFd binds what fd src is open on onto what fd dst is open on, with
+// flags applied, as one detached copy attached in place. It returns
+// errNoMountAPI, and changes nothing, on kernels without the API.
+func bindFd(src, dst int, flags uintptr) error {
+	tree, err := cloneTree(src, "", unix.AT_EMPTY_PATH, flags)
+	if err != nil {
+		return err
+	}
+	return attachTree(tree, dst, "")
+}

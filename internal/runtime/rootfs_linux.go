@@ -577,11 +577,7 @@ func maskPaths(paths []string, label string) error {
 			}
 			return unix.Mount("tmpfs", fdPath(f), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, data)
 		}
-		tree, err := cloneTree(int(null.Fd()), "", unix.AT_EMPTY_PATH, 0)
-		if err == nil {
-			return attachTree(tree, int(f.Fd()), "")
-		}
-		if err != errNoMountAPI {
+		if err := bindFd(int(null.Fd()), int(f.Fd()), 0); err != errNoMountAPI {
 			return err
 		}
 		return unix.Mount(fdPath(null), fdPath(f), "", unix.MS_BIND, "")
@@ -618,11 +614,7 @@ func eachInRoot(paths []string, what string, fn func(root *os.File, p string, f 
 func readonlyPaths(paths []string) error {
 	const ro = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	return eachInRoot(paths, "readonly path", func(root *os.File, p string, f *os.File) error {
-		tree, err := cloneTree(int(f.Fd()), "", unix.AT_EMPTY_PATH, ro)
-		if err == nil {
-			return attachTree(tree, int(f.Fd()), "")
-		}
-		if err != errNoMountAPI {
+		if err := bindFd(int(f.Fd()), int(f.Fd()), ro); err != errNoMountAPI {
 			return err
 		}
 		if err := unix.Mount(fdPath(f), fdPath(f), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
